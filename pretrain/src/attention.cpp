@@ -1,0 +1,49 @@
+#include <cmath>
+
+#include "ept/layers.h"
+
+namespace ept {
+
+EquivariantAttentionImpl::EquivariantAttentionImpl(const ModelConfig& c) : config_(c) {
+  namespace nn = torch::nn;
+  const int64_t d = c.hidden, dq = c.qk_factor * d;
+  norm_ = register_module("norm", nn::LayerNorm(nn::LayerNormOptions({d})));
+  query_ = register_module("query", nn::Linear(d, dq));
+  key_ = register_module("key", nn::Linear(d, dq));
+  value_ = register_module("value", nn::Linear(d, d));
+  vector_value_ = register_module("vector_value", nn::Linear(nn::LinearOptions(d, d).bias(false)));
+  bias_ = register_module("pair_bias", nn::Linear(c.radial + c.edge_dim, 1));
+  out_ = register_module("out", nn::Linear(d, d));
+  vector_out_ = register_module("vector_out", nn::Linear(nn::LinearOptions(d, d).bias(false)));
+}
+
+std::pair<torch::Tensor, torch::Tensor> EquivariantAttentionImpl::forward(const torch::Tensor& H, const torch::Tensor& V,
+                                                                          const Batch& b, const PairGeometry& geo,
+                                                                          const torch::Tensor& edge_features) {
+  const int64_t A = H.size(0), d = config_.hidden, heads = config_.heads, dh = d / heads;
+  const int64_t dq = config_.qk_factor * dh;
+  const auto Hn = norm_(H);
+  const auto q = query_(Hn).view({A, heads, dq}).index_select(0, b.receiver);
+  const auto k = key_(Hn).view({A, heads, dq}).index_select(0, b.sender);
+  const auto pair_bias = bias_(torch::cat({geo.basis, edge_features}, -1));  // [P, 1], shared by heads
+  const auto logit = (q * k).sum(-1) / std::sqrt(static_cast<double>(dq)) + pair_bias - geo.distance.unsqueeze(-1);
+
+  // Envelope-weighted softmax over each receiver's pairs. The shift by the per-receiver maximum cancels exactly,
+  // so it is taken out of the graph.
+  const auto index = b.receiver.unsqueeze(-1).expand_as(logit);
+  const auto top = torch::zeros({A, heads}, logit.options())
+                       .scatter_reduce(0, index, logit.detach(), "amax", /*include_self=*/false);
+  const auto weighted = torch::exp(logit - top.index_select(0, b.receiver)) * geo.weight.unsqueeze(-1);
+  const auto denominator = torch::zeros({A, heads}, logit.options()).index_add(0, b.receiver, weighted);
+  const auto alpha = weighted / denominator.index_select(0, b.receiver);  // [P, heads]
+
+  const auto scalar_values = value_(Hn).view({A, heads, dh}).index_select(0, b.sender);
+  const auto vector_values = vector_value_(V).view({A, 3, heads, dh}).index_select(0, b.sender);
+  const auto scalar_out = torch::zeros({A, heads, dh}, H.options())
+                              .index_add(0, b.receiver, alpha.unsqueeze(-1) * scalar_values);
+  const auto vector_out = torch::zeros({A, 3, heads, dh}, H.options())
+                              .index_add(0, b.receiver, alpha.view({-1, 1, heads, 1}) * vector_values);
+  return {H + out_(scalar_out.view({A, d})), V + vector_out_(vector_out.view({A, 3, d}))};
+}
+
+}  // namespace ept

@@ -1,0 +1,181 @@
+#include "ept/checkpoint.h"
+
+#include <zlib.h>
+
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "ept/atomic_file.h"
+#include "ept/error.h"
+#include "ept/vocabulary.h"
+
+namespace ept {
+namespace {
+
+constexpr char kMagic[8] = {'E', 'P', 'T', 'M', 'O', 'D', 'E', 'L'};
+constexpr uint32_t kFormatVersion = 1;
+constexpr size_t kPreamble = sizeof(kMagic) + sizeof(uint32_t) + sizeof(uint64_t);
+
+using Kind = CheckpointError::Kind;
+
+template <typename T>
+void put(std::string& out, T value) {
+  out.append(reinterpret_cast<const char*>(&value), sizeof(T));
+}
+template <typename T>
+T get(const std::string& in, size_t offset) {
+  T value;
+  std::memcpy(&value, in.data() + offset, sizeof(T));
+  return value;
+}
+
+uint32_t crc(const std::string& bytes, size_t length) {
+  return static_cast<uint32_t>(
+      crc32_z(crc32_z(0L, Z_NULL, 0), reinterpret_cast<const unsigned char*>(bytes.data()), length));
+}
+
+std::string hex(uint32_t v) {
+  std::ostringstream s;
+  s << std::hex;
+  s.width(8);
+  s.fill('0');
+  s << v;
+  return s.str();
+}
+
+const char* dtype_name(torch::Dtype t) { return t == torch::kFloat64 ? "float64" : "float32"; }
+
+}  // namespace
+
+std::string checkpoint_bytes(EPTModel& model, const std::string& metadata_json) {
+  nlohmann::ordered_json header;
+  header["vocab_version"] = vocab::kVersion;
+  header["config"] = nlohmann::json::parse(model->config().to_json());
+  header["metadata"] = nlohmann::json::parse(metadata_json);
+  std::string payload;
+  auto& table = header["tensors"] = nlohmann::json::array();
+  for (const auto& item : model->named_parameters()) {
+    const auto t = item.value().detach().contiguous().cpu();
+    if (t.scalar_type() != torch::kFloat32 && t.scalar_type() != torch::kFloat64)
+      throw Error("checkpoint: parameter '" + item.key() + "' is neither float32 nor float64");
+    table.push_back({{"name", item.key()}, {"dtype", dtype_name(t.scalar_type())}, {"shape", t.sizes().vec()}});
+    payload.append(static_cast<const char*>(t.data_ptr()), t.nbytes());
+  }
+  header["payload_bytes"] = payload.size();
+  const std::string head = header.dump();
+  std::string out(kMagic, sizeof(kMagic));
+  put<uint32_t>(out, kFormatVersion);
+  put<uint64_t>(out, head.size());
+  out += head;
+  out += payload;
+  put<uint32_t>(out, crc(out, out.size()));
+  return out;
+}
+
+void save_checkpoint(EPTModel& model, const std::string& path, const std::string& metadata_json) {
+  try {
+    write_file_atomically(path, checkpoint_bytes(model, metadata_json));
+  } catch (const CheckpointError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw CheckpointError(Kind::Io, path, e.what());
+  }
+}
+
+EPTModel load_checkpoint_bytes(const std::string& bytes, const std::string& label, CheckpointInfo* info) {
+  const size_t size = bytes.size();
+  const size_t magic_len = std::min(size, sizeof(kMagic));
+  if (std::memcmp(bytes.data(), kMagic, magic_len) != 0)
+    throw CheckpointError(Kind::Foreign, label, "the file does not start with the EPT checkpoint signature");
+  if (size < kPreamble) throw CheckpointError(Kind::Truncated, label, "the file ends inside its preamble");
+  const auto version = get<uint32_t>(bytes, sizeof(kMagic));
+  if (version != kFormatVersion)
+    throw CheckpointError(Kind::WrongVersion, label,
+                          "format version " + std::to_string(version) + " (this build reads version " +
+                              std::to_string(kFormatVersion) + "); use the openmm-ept release that wrote it");
+  const auto head_len = get<uint64_t>(bytes, sizeof(kMagic) + sizeof(uint32_t));
+  if (head_len > size - kPreamble)
+    throw CheckpointError(Kind::Truncated, label, "the file ends inside its header");
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(bytes.substr(kPreamble, head_len));
+  } catch (const std::exception& e) {
+    throw CheckpointError(Kind::Corrupt, label, std::string("the header is not valid JSON (") + e.what() + ")");
+  }
+  if (!header.contains("payload_bytes") || !header["payload_bytes"].is_number_unsigned())
+    throw CheckpointError(Kind::Corrupt, label, "the header has no payload size");
+  const size_t payload_len = header["payload_bytes"].get<size_t>();
+  const size_t expected = kPreamble + head_len + payload_len + sizeof(uint32_t);
+  if (size < expected)
+    throw CheckpointError(Kind::Truncated, label,
+                          std::to_string(size) + " bytes, expected " + std::to_string(expected) +
+                              "; the file was cut short (copy it again or retrain)");
+  if (size > expected)
+    throw CheckpointError(Kind::Corrupt, label, std::to_string(size - expected) + " unexpected bytes after the end");
+  const uint32_t stored = get<uint32_t>(bytes, size - sizeof(uint32_t));
+  const uint32_t computed = crc(bytes, size - sizeof(uint32_t));
+  if (stored != computed)
+    throw CheckpointError(Kind::Corrupt, label, "checksum mismatch (stored " + hex(stored) + ", computed " +
+                                                    hex(computed) + "); the file was damaged");
+  CheckpointInfo meta;
+  try {
+    meta.vocab_version = header.at("vocab_version").get<int>();
+    meta.config = ModelConfig::from_json(header.at("config").dump());
+    meta.metadata = header.value("metadata", nlohmann::json::object()).dump();
+  } catch (const std::exception& e) {
+    throw CheckpointError(Kind::Incompatible, label, e.what());
+  }
+  if (meta.vocab_version != vocab::kVersion)
+    throw CheckpointError(Kind::WrongVersion, label,
+                          "vocabulary version " + std::to_string(meta.vocab_version) + " (this build has version " +
+                              std::to_string(vocab::kVersion) + ")");
+  meta.checksum = hex(computed);
+
+  EPTModel model(meta.config);
+  auto params = model->named_parameters();
+  const auto& table = header.at("tensors");
+  if (table.size() != params.size())
+    throw CheckpointError(Kind::Incompatible, label,
+                          std::to_string(table.size()) + " tensors stored, the model has " +
+                              std::to_string(params.size()));
+  size_t offset = kPreamble + head_len;
+  bool any_double = false;
+  torch::NoGradGuard no_grad;
+  for (const auto& entry : table) {
+    const std::string name = entry.at("name").get<std::string>();
+    const auto shape = entry.at("shape").get<std::vector<int64_t>>();
+    const bool is_double = entry.at("dtype").get<std::string>() == "float64";
+    any_double = any_double || is_double;
+    auto* param = params.find(name);
+    if (!param)
+      throw CheckpointError(Kind::Incompatible, label, "tensor '" + name + "' is not part of this model");
+    if (param->sizes().vec() != shape)
+      throw CheckpointError(Kind::Incompatible, label, "tensor '" + name + "' has another shape than the model's");
+    const auto dtype = is_double ? torch::kFloat64 : torch::kFloat32;
+    const auto stored_tensor = torch::empty(shape, dtype);
+    if (offset + stored_tensor.nbytes() > kPreamble + head_len + payload_len)
+      throw CheckpointError(Kind::Corrupt, label, "tensor '" + name + "' runs past the payload");
+    std::memcpy(stored_tensor.data_ptr(), bytes.data() + offset, stored_tensor.nbytes());
+    offset += stored_tensor.nbytes();
+    param->set_data(stored_tensor);
+  }
+  meta.dtype = any_double ? torch::kFloat64 : torch::kFloat32;
+  if (info) *info = meta;
+  return model;
+}
+
+EPTModel load_checkpoint(const std::string& path, CheckpointInfo* info) {
+  if (!std::filesystem::exists(path))
+    throw CheckpointError(Kind::Missing, path, "no such file; train one with `ept pretrain` or use the shipped model");
+  std::string bytes;
+  try {
+    bytes = read_file(path);
+  } catch (const std::exception& e) {
+    throw CheckpointError(Kind::Io, path, e.what());
+  }
+  return load_checkpoint_bytes(bytes, path, info);
+}
+
+}  // namespace ept

@@ -1,0 +1,51 @@
+// `ept`: the command line of openmm-ept (models, training, descriptors).
+#include <torch/utils.h>
+
+#include <iostream>
+
+#include "commands.h"
+#include "ept/error.h"
+
+namespace {
+
+const ept::cli::Command kCommands[] = {
+    {"init", "write a randomly initialised model (for tests and as a training start)", ept::cli::init_model},
+    {"evaluate", "energy and forces of a molecule (SMILES, PDB, SDF/MOL) under a model", ept::cli::evaluate},
+    {"info", "print a model's configuration, checksum and metadata", ept::cli::info},
+};
+
+void usage(std::ostream& out) {
+  out << "usage: ept <command> [options]\n\n"
+         "Equivariant Pretrained Transformer models for OpenMM. Units: Å and kJ/mol inside models.\n\ncommands:\n";
+  for (const auto& c : kCommands) out << "  " << c.name << std::string(12 - std::string(c.name).size(), ' ') << c.summary << "\n";
+  out << "\n`ept <command> --help` explains each command's options.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(std::cerr);
+    return 2;
+  }
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    usage(std::cout);
+    return 0;
+  }
+  for (const auto& c : kCommands) {
+    if (name != c.name) continue;
+    try {
+      return c.run(std::vector<std::string>(argv + 2, argv + argc));
+    } catch (const ept::Error& e) {
+      std::cerr << "ept " << name << ": error: " << e.what() << "\n";
+      return 1;
+    } catch (const std::exception& e) {
+      std::cerr << "ept " << name << ": error: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  std::cerr << "ept: unknown command '" << name << "'\n\n";
+  usage(std::cerr);
+  return 2;
+}

@@ -1,0 +1,17 @@
+#pragma once
+// Shared option handling: parse, print --help, report unknown options by name.
+#include <boost/program_options.hpp>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace ept::cli {
+
+namespace po = boost::program_options;
+
+/// Parses `args`; returns false (after printing help) when --help was given. Throws ept::InputError naming the
+/// option for unknown or malformed options.
+bool parse_options(const std::string& usage, po::options_description& options, const std::vector<std::string>& args,
+                   po::variables_map& vm);
+
+}  // namespace ept::cli

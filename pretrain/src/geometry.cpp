@@ -1,0 +1,37 @@
+#include "ept/geometry.h"
+
+namespace ept {
+
+torch::Tensor envelope(const torch::Tensor& s) {
+  const auto s5 = s.pow(5);
+  const auto poly = 1 - 21 * s5 + 35 * s5 * s - 15 * s5 * s * s;
+  return torch::where(s < 1, poly, torch::zeros_like(s));
+}
+
+torch::Tensor radial_basis(const torch::Tensor& r, double cutoff, int64_t num_basis) {
+  const auto s = r / cutoff;
+  const auto centers = torch::linspace(0, 1, num_basis, r.options());
+  const double width = 1.0 / static_cast<double>(num_basis - 1);
+  const auto z = (s.unsqueeze(-1) - centers) / width;
+  return envelope(s).unsqueeze(-1) * torch::exp(-0.5 * z * z);
+}
+
+torch::Tensor all_positions(const Batch& batch, const torch::Tensor& real_positions) {
+  const auto unwrapped = real_positions + batch.unwrap;
+  auto centroid = torch::zeros({batch.num_segments, 3}, real_positions.options())
+                      .index_add(0, batch.real_segment, unwrapped);
+  centroid = centroid / batch.segment_size.unsqueeze(-1);
+  return torch::cat({real_positions, centroid}, 0);
+}
+
+PairGeometry pair_geometry(const Batch& batch, const torch::Tensor& positions, double cutoff, int64_t num_basis) {
+  PairGeometry g;
+  g.vector = positions.index_select(0, batch.receiver) - positions.index_select(0, batch.sender) + batch.shift;
+  // Self pairs have r = 0 exactly: the clamp keeps √ differentiable there (its gradient is zero).
+  g.distance = g.vector.pow(2).sum(-1).clamp_min(1e-20).sqrt();
+  g.basis = radial_basis(g.distance, cutoff, num_basis);
+  g.weight = 1 + batch.enveloped * (envelope(g.distance / cutoff) - 1);
+  return g;
+}
+
+}  // namespace ept

@@ -1,0 +1,50 @@
+#include "ept/model.h"
+
+#include <torch/nn/modules/activation.h>
+
+namespace ept {
+
+EPTModelImpl::EPTModelImpl(const ModelConfig& c) : config_(c) {
+  namespace nn = torch::nn;
+  c.validate();
+  embedding_ = register_module("embedding", Embedding(c));
+  edge_type_ = register_module("edge_type", nn::Embedding(kNumEdgeTypes, c.edge_dim));
+  attention_ = register_module("attention", nn::ModuleList());
+  feed_forward_ = register_module("feed_forward", nn::ModuleList());
+  for (int64_t l = 0; l < c.layers; ++l) {
+    attention_->push_back(EquivariantAttention(c));
+    feed_forward_->push_back(EquivariantFeedForward(c, c.hidden));
+  }
+  final_norm_ = register_module("final_norm", nn::LayerNorm(nn::LayerNormOptions({c.hidden})));
+  force_head_ = register_module("force_head", EquivariantFeedForward(c, 1));
+  energy_head_ = register_module("energy_head",
+                                 nn::Sequential(nn::Linear(c.hidden, c.hidden), nn::SiLU(), nn::Linear(c.hidden, 1)));
+}
+
+ModelOutput EPTModelImpl::forward(const Batch& b, const torch::Tensor& positions) {
+  const auto x = all_positions(b, positions);
+  const auto geo = pair_geometry(b, x, config_.cutoff, config_.radial);
+  const auto edges = edge_type_(b.edge_type);
+  auto [H, V] = embedding_(b, geo, edges);
+  for (int64_t l = 0; l < config_.layers; ++l) {
+    std::tie(H, V) = attention_[l]->as<EquivariantAttention>()->forward(H, V, b, geo, edges);
+    auto [dH, dV] = feed_forward_[l]->as<EquivariantFeedForward>()->forward(H, V);
+    H = H + dH;
+    V = V + dV;
+  }
+  ModelOutput out;
+  out.scalars = final_norm_(H);
+  out.vectors = V;
+  const auto unit = V / (vector_norm(V, config_.vector_eps).unsqueeze(1) + config_.vector_eps);
+  out.force = force_head_(out.scalars, unit).second.squeeze(-1).slice(0, 0, b.num_real);
+  out.block_embedding = torch::zeros({b.num_blocks, config_.hidden}, H.options())
+                            .index_add(0, b.atom_block, out.scalars) /
+                        b.block_size.sqrt().unsqueeze(-1);
+  const auto real_blocks = out.block_embedding.slice(0, 0, b.num_real_blocks);
+  const auto block_energy = energy_head_->forward(real_blocks).squeeze(-1);
+  out.energy = torch::zeros({b.num_complexes}, H.options())
+                   .index_add(0, b.block_complex.slice(0, 0, b.num_real_blocks), block_energy);
+  return out;
+}
+
+}  // namespace ept
