@@ -86,6 +86,7 @@ void save_checkpoint(EPTModel& model, const std::string& path, const std::string
 
 EPTModel load_checkpoint_bytes(const std::string& bytes, const std::string& label, CheckpointInfo* info) {
   const size_t size = bytes.size();
+  if (size == 0) throw CheckpointError(Kind::Foreign, label, "the file is empty");
   const size_t magic_len = std::min(size, sizeof(kMagic));
   if (std::memcmp(bytes.data(), kMagic, magic_len) != 0)
     throw CheckpointError(Kind::Foreign, label, "the file does not start with the EPT checkpoint signature");

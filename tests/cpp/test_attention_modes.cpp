@@ -1,0 +1,75 @@
+// Sparse attention reduces to dense attention when the cutoff covers the molecule and the envelope is off;
+// float32 agrees with float64.
+#include <gtest/gtest.h>
+
+#include "ept/batch.h"
+#include "ept/graph.h"
+#include "test_support.h"
+
+namespace ept {
+namespace {
+
+ModelOutput run(EPTModel& model, const Complex& c, const std::vector<Vec3>& x, torch::Dtype dtype = torch::kFloat64) {
+  const Graph g = build_graph(c, x, model->config().graph_options());
+  const Batch b = make_batch({&c}, {&g}, dtype);
+  return model->forward(b, test::to_tensor(x).to(dtype));
+}
+
+double max_diff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
+
+TEST(AttentionModes, SparseWithLargeCutoffAndNoEnvelopeEqualsDense) {
+  const Structure s = structure_from_smiles("CC(=O)NC(C)C(=O)NC.CO");
+  const Complex c = build_complex(s.table);
+  ModelConfig config;
+  config.cutoff = 60.0;
+  config.envelope = false;
+  config.attention = AttentionMode::Dense;
+  EPTModel dense = test::small_model(config, 9);
+  config.attention = AttentionMode::Sparse;
+  EPTModel sparse = test::small_model(config, 9);
+  const ModelOutput a = run(dense, c, s.positions), b = run(sparse, c, s.positions);
+  EXPECT_LT(max_diff(a.energy, b.energy), 1e-10);
+  EXPECT_LT(max_diff(a.scalars, b.scalars), 1e-10);
+  EXPECT_LT(max_diff(a.vectors, b.vectors), 1e-10);
+  EXPECT_LT(max_diff(a.force, b.force), 1e-10);
+
+  // With the envelope on, or a cutoff inside the molecule, the two modes differ.
+  config.envelope = true;
+  EPTModel enveloped = test::small_model(config, 9);
+  EXPECT_GT(max_diff(run(enveloped, c, s.positions).energy, a.energy), 1e-8);
+  config.envelope = false;
+  config.cutoff = 3.0;
+  EPTModel short_range = test::small_model(config, 9);
+  config.attention = AttentionMode::Dense;
+  EPTModel dense_short = test::small_model(config, 9);
+  EXPECT_GT(max_diff(run(short_range, c, s.positions).energy, run(dense_short, c, s.positions).energy), 1e-8);
+}
+
+TEST(AttentionModes, Float32AgreesWithFloat64) {
+  const Structure s = read_pdb(test::fixture("peptide_AGS.pdb"));
+  const Complex c = build_complex(s.table);
+  EPTModel model = test::small_model();
+  const ModelOutput a = run(model, c, s.positions);
+  model->to(torch::kFloat32);
+  const ModelOutput b = run(model, c, s.positions, torch::kFloat32);
+  EXPECT_EQ(b.energy.scalar_type(), torch::kFloat32);
+  EXPECT_LT(max_diff(a.energy, b.energy.to(torch::kFloat64)), 1e-4 * std::max(1.0, a.energy.abs().item<double>()));
+  EXPECT_LT(max_diff(a.force, b.force.to(torch::kFloat64)), 1e-4);
+}
+
+TEST(AttentionModes, BatchOfComplexesEqualsSeparateRuns) {
+  EPTModel model = test::small_model();
+  const Structure s1 = structure_from_smiles("CCO"), s2 = read_pdb(test::fixture("peptide_AGS.pdb"));
+  const Complex c1 = build_complex(s1.table), c2 = build_complex(s2.table);
+  const Graph g1 = build_graph(c1, s1.positions, model->config().graph_options());
+  const Graph g2 = build_graph(c2, s2.positions, model->config().graph_options());
+  auto x = s1.positions;
+  x.insert(x.end(), s2.positions.begin(), s2.positions.end());
+  const ModelOutput both = model->forward(make_batch({&c1, &c2}, {&g1, &g2}), test::to_tensor(x));
+  const ModelOutput a = run(model, c1, s1.positions), b = run(model, c2, s2.positions);
+  EXPECT_LT(max_diff(both.energy, torch::cat({a.energy, b.energy})), 1e-10);
+  EXPECT_LT(max_diff(both.force, torch::cat({a.force, b.force})), 1e-10);
+}
+
+}  // namespace
+}  // namespace ept
