@@ -28,11 +28,9 @@ std::pair<torch::Tensor, torch::Tensor> EquivariantAttentionImpl::forward(const 
   const auto pair_bias = bias_(torch::cat({geo.basis, edge_features}, -1));  // [P, 1], shared by heads
   const auto logit = (q * k).sum(-1) / std::sqrt(static_cast<double>(dq)) + pair_bias - geo.distance.unsqueeze(-1);
 
-  // Envelope-weighted softmax over each receiver's pairs. The shift by the per-receiver maximum cancels exactly,
-  // so it is taken out of the graph.
-  const auto index = b.receiver.unsqueeze(-1).expand_as(logit);
-  const auto top = torch::zeros({A, heads}, logit.options())
-                       .scatter_reduce(0, index, logit.detach(), "amax", /*include_self=*/false);
+  // Envelope-weighted softmax over each receiver's pairs, shifted by the receiver's own (self-pair) logit: the
+  // shift cancels exactly, so it is taken out of the graph, and the self term makes the denominator at least 1.
+  const auto top = logit.detach().index_select(0, b.self_pair);  // [A, heads]
   const auto weighted = torch::exp(logit - top.index_select(0, b.receiver)) * geo.weight.unsqueeze(-1);
   const auto denominator = torch::zeros({A, heads}, logit.options()).index_add(0, b.receiver, weighted);
   const auto alpha = weighted / denominator.index_select(0, b.receiver);  // [P, heads]

@@ -92,6 +92,11 @@ Batch make_batch(const std::vector<const Complex*>& complexes, const std::vector
     segment0 += x.num_segments;
   }
   const int64_t num_pairs = static_cast<int64_t>(receiver.size());
+  std::vector<int64_t> self_pair(b.num_atoms, -1);
+  for (int64_t p = 0; p < num_pairs; ++p)
+    if (receiver[p] == sender[p]) self_pair[receiver[p]] = p;
+  for (int64_t a = 0; a < b.num_atoms; ++a)
+    if (self_pair[a] < 0) throw InputError("atom " + std::to_string(a) + " of the batch has no self pair in its graph");
   b.atom_type = int_tensor(atom_type);
   b.position_code = int_tensor(position);
   b.block_type = int_tensor(block_type);
@@ -102,6 +107,7 @@ Batch make_batch(const std::vector<const Complex*>& complexes, const std::vector
   b.edge_type = int_tensor(edge_type);
   b.shift = real_tensor(shift, {num_pairs, 3}, dtype);
   b.enveloped = real_tensor(enveloped, {num_pairs}, dtype);
+  b.self_pair = int_tensor(self_pair);
   b.real_segment = int_tensor(real_segment);
   b.unwrap = real_tensor(unwrap, {b.num_real, 3}, dtype);
   b.segment_size = real_tensor(segment_size, {b.num_segments}, dtype);

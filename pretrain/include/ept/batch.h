@@ -19,6 +19,7 @@ struct Batch {
   torch::Tensor receiver, sender, edge_type;  // int64 [P]
   torch::Tensor shift;                        // [P, 3] Å
   torch::Tensor enveloped;                    // [P] 0/1
+  torch::Tensor self_pair;                    // int64 [A] index of the pair (i, i)
   // Global atoms: position = segment mean of (x + unwrap) over the segment's real atoms.
   torch::Tensor real_segment;   // int64 [R]
   torch::Tensor unwrap;         // [R, 3] Å
