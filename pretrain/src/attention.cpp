@@ -19,13 +19,13 @@ EquivariantAttentionImpl::EquivariantAttentionImpl(const ModelConfig& c) : confi
 
 std::pair<torch::Tensor, torch::Tensor> EquivariantAttentionImpl::forward(const torch::Tensor& H, const torch::Tensor& V,
                                                                           const Batch& b, const PairGeometry& geo,
-                                                                          const torch::Tensor& edge_features) {
+                                                                          const torch::Tensor& pair_features) {
   const int64_t A = H.size(0), d = config_.hidden, heads = config_.heads, dh = d / heads;
   const int64_t dq = config_.qk_factor * dh;
   const auto Hn = norm_(H);
   const auto q = query_(Hn).view({A, heads, dq}).index_select(0, b.receiver);
   const auto k = key_(Hn).view({A, heads, dq}).index_select(0, b.sender);
-  const auto pair_bias = bias_(torch::cat({geo.basis, edge_features}, -1));  // [P, 1], shared by heads
+  const auto pair_bias = bias_(pair_features);  // [P, 1], shared by heads
   const auto logit = (q * k).sum(-1) / std::sqrt(static_cast<double>(dq)) + pair_bias - geo.distance.unsqueeze(-1);
 
   // Envelope-weighted softmax over each receiver's pairs, shifted by the receiver's own (self-pair) logit: the
@@ -35,13 +35,15 @@ std::pair<torch::Tensor, torch::Tensor> EquivariantAttentionImpl::forward(const 
   const auto denominator = torch::zeros({A, heads}, logit.options()).index_add(0, b.receiver, weighted);
   const auto alpha = weighted / denominator.index_select(0, b.receiver);  // [P, heads]
 
-  const auto scalar_values = value_(Hn).view({A, heads, dh}).index_select(0, b.sender);
-  const auto vector_values = vector_value_(V).view({A, 3, heads, dh}).index_select(0, b.sender);
-  const auto scalar_out = torch::zeros({A, heads, dh}, H.options())
-                              .index_add(0, b.receiver, alpha.unsqueeze(-1) * scalar_values);
-  const auto vector_out = torch::zeros({A, 3, heads, dh}, H.options())
-                              .index_add(0, b.receiver, alpha.view({-1, 1, heads, 1}) * vector_values);
-  return {H + out_(scalar_out.view({A, d})), V + vector_out_(vector_out.view({A, 3, d}))};
+  // Per head, the value u_j = [scalar part (d_h) ; vector part (3 × d_h)] is one contiguous row, so one gather,
+  // one product with α and one scatter serve both channels.
+  const auto scalar_values = value_(Hn).view({A, heads, dh});
+  const auto vector_values = vector_value_(V).view({A, 3, heads, dh}).permute({0, 2, 1, 3}).reshape({A, heads, 3 * dh});
+  const auto values = torch::cat({scalar_values, vector_values}, -1).index_select(0, b.sender);  // [P, heads, 4 d_h]
+  const auto out = torch::zeros({A, heads, 4 * dh}, H.options()).index_add(0, b.receiver, alpha.unsqueeze(-1) * values);
+  const auto scalar_out = out.slice(-1, 0, dh).reshape({A, d});
+  const auto vector_out = out.slice(-1, dh, 4 * dh).reshape({A, heads, 3, dh}).permute({0, 2, 1, 3}).reshape({A, 3, d});
+  return {H + out_(scalar_out), V + vector_out_(vector_out)};
 }
 
 }  // namespace ept

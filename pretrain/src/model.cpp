@@ -24,10 +24,10 @@ EPTModelImpl::EPTModelImpl(const ModelConfig& c) : config_(c) {
 ModelOutput EPTModelImpl::forward(const Batch& b, const torch::Tensor& positions) {
   const auto x = all_positions(b, positions);
   const auto geo = pair_geometry(b, x, config_.cutoff, config_.radial);
-  const auto edges = edge_type_(b.edge_type);
-  auto [H, V] = embedding_(b, geo, edges);
+  const auto pair_features = torch::cat({geo.basis, edge_type_(b.edge_type)}, -1);
+  auto [H, V] = embedding_(b, geo, pair_features);
   for (int64_t l = 0; l < config_.layers; ++l) {
-    std::tie(H, V) = attention_[l]->as<EquivariantAttention>()->forward(H, V, b, geo, edges);
+    std::tie(H, V) = attention_[l]->as<EquivariantAttention>()->forward(H, V, b, geo, pair_features);
     auto [dH, dV] = feed_forward_[l]->as<EquivariantFeedForward>()->forward(H, V);
     H = H + dH;
     V = V + dV;

@@ -14,7 +14,8 @@ struct ModelConfig {
   int64_t layers = 3;           // attention + feed-forward blocks
   int64_t radial = 16;          // Gaussian radial functions on [0, cutoff]
   int64_t edge_dim = 16;        // edge-type embedding width
-  int64_t qk_factor = 4;        // query/key width per head = qk_factor · d / heads (4 in the reference model)
+  int64_t qk_factor = 1;        // query/key width per head = qk_factor · d / heads (the reference model uses 4;
+                                // each unit costs a [pairs, d] gather per layer)
   double cutoff = 5.0;          // Å; radial basis, envelope and sparse neighbour search
   AttentionMode attention = AttentionMode::Sparse;
   bool envelope = true;         // weight cutoff pairs by the smooth envelope (switch off only for checks)

@@ -13,6 +13,8 @@
 
 namespace ept {
 
+// `pair_features` below is [ρ(r_ij) ; e_τ(ij)]: the radial basis and the edge-type embedding of each pair.
+
 /// Atom + position + block embeddings, then one equivariant message-passing step that gives scalar features and
 /// the initial vector features (global atoms start with zero vectors).
 class EmbeddingImpl : public torch::nn::Module {
@@ -20,12 +22,13 @@ class EmbeddingImpl : public torch::nn::Module {
   explicit EmbeddingImpl(const ModelConfig& config);
   /// Returns {H, V}.
   std::pair<torch::Tensor, torch::Tensor> forward(const Batch& batch, const PairGeometry& geometry,
-                                                  const torch::Tensor& edge_features);
+                                                  const torch::Tensor& pair_features);
 
  private:
   ModelConfig config_;
   torch::nn::Embedding atom_{nullptr}, position_{nullptr}, block_{nullptr};
-  torch::nn::Sequential edge_mlp_{nullptr}, node_mlp_{nullptr};
+  torch::nn::Linear edge_receiver_{nullptr}, edge_sender_{nullptr}, edge_pair_{nullptr}, edge_out_{nullptr};
+  torch::nn::Sequential node_mlp_{nullptr};
 };
 TORCH_MODULE(Embedding);
 
@@ -36,7 +39,7 @@ class EquivariantAttentionImpl : public torch::nn::Module {
   explicit EquivariantAttentionImpl(const ModelConfig& config);
   /// Updates H and V in place of the residual stream: returns {H + ΔH, V + ΔV}.
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& H, const torch::Tensor& V, const Batch& batch,
-                                                  const PairGeometry& geometry, const torch::Tensor& edge_features);
+                                                  const PairGeometry& geometry, const torch::Tensor& pair_features);
 
  private:
   ModelConfig config_;
