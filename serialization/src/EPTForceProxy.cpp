@@ -1,0 +1,139 @@
+#include "EPTForceProxy.h"
+
+#include <array>
+#include <cstdint>
+
+#include "EPTForce.h"
+#include "openmm/OpenMMException.h"
+#include "openmm/serialization/SerializationNode.h"
+
+using namespace OpenMM;
+
+namespace EPTPlugin {
+namespace {
+
+constexpr int kVersion = 1;
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string base64_encode(const std::string& in) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < in.size(); i += 3) {
+    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<uint8_t>(in[i + 1]) << 8;
+    if (i + 2 < in.size()) v |= static_cast<uint8_t>(in[i + 2]);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
+    out += i + 2 < in.size() ? kAlphabet[v & 63] : '=';
+  }
+  return out;
+}
+
+std::string base64_decode(const std::string& in) {
+  std::array<int, 256> value;
+  value.fill(-1);
+  for (int k = 0; k < 64; ++k) value[static_cast<uint8_t>(kAlphabet[k])] = k;
+  if (in.size() % 4 != 0) throw OpenMMException("EPTForce XML: the model bytes are not valid base64 (length)");
+  std::string out;
+  out.reserve(in.size() / 4 * 3);
+  for (size_t i = 0; i < in.size(); i += 4) {
+    uint32_t v = 0;
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char c = in[i + k];
+      if (c == '=' && i + 4 == in.size() && k >= 2) {
+        ++pad;
+        v <<= 6;
+        continue;
+      }
+      const int d = value[static_cast<uint8_t>(c)];
+      if (d < 0 || pad > 0) throw OpenMMException("EPTForce XML: the model bytes are not valid base64");
+      v = (v << 6) | static_cast<uint32_t>(d);
+    }
+    out += static_cast<char>((v >> 16) & 255);
+    if (pad < 2) out += static_cast<char>((v >> 8) & 255);
+    if (pad < 1) out += static_cast<char>(v & 255);
+  }
+  return out;
+}
+
+}  // namespace
+
+EPTForceProxy::EPTForceProxy() : SerializationProxy("EPTForce") {}
+
+void EPTForceProxy::serialize(const void* object, SerializationNode& node) const {
+  const auto& force = *static_cast<const EPTForce*>(object);
+  node.setIntProperty("version", kVersion);
+  node.setStringProperty("name", force.getName());
+  node.setIntProperty("forceGroup", force.getForceGroup());
+  node.setStringProperty("modelChecksum", force.getModelChecksum());
+  node.setStringProperty("model", base64_encode(force.getModelBytes()));
+  node.setIntProperty("outputMode", force.getOutputMode());
+  node.setDoubleProperty("energyScale", force.getEnergyScale());
+  node.setStringProperty("globalParameter", force.getGlobalParameterName());
+  node.setDoubleProperty("globalParameterDefault", force.getGlobalParameterDefault());
+  node.setBoolProperty("energyDerivative", force.hasEnergyParameterDerivative());
+  node.setBoolProperty("periodic", force.usesPeriodicBoundaryConditions());
+  auto& properties = node.createChildNode("Properties");
+  for (const auto& [key, value] : force.getProperties())
+    properties.createChildNode("Property").setStringProperty("name", key).setStringProperty("value", value);
+  auto& atoms = node.createChildNode("Atoms");
+  for (int p : force.getAtoms()) atoms.createChildNode("Particle").setIntProperty("index", p);
+  auto& chemistry = node.createChildNode("Chemistry");
+  const size_t n = force.getAtomicNumbers().size();
+  auto text = [](const std::vector<std::string>& v, size_t k) { return v.empty() ? std::string() : v[k]; };
+  for (size_t k = 0; k < n; ++k) {
+    auto& atom = chemistry.createChildNode("Atom");
+    atom.setIntProperty("z", force.getAtomicNumbers()[k]);
+    if (!force.getAtomNames().empty()) atom.setStringProperty("name", text(force.getAtomNames(), k));
+    if (!force.getResidueNames().empty()) atom.setStringProperty("residue", text(force.getResidueNames(), k));
+    if (!force.getResidueIds().empty()) atom.setIntProperty("residueId", force.getResidueIds()[k]);
+    if (!force.getChainIds().empty()) atom.setStringProperty("chain", text(force.getChainIds(), k));
+  }
+  auto& bonds = node.createChildNode("Bonds");
+  for (auto [a, b] : force.getBonds()) bonds.createChildNode("Bond").setIntProperty("a", a).setIntProperty("b", b);
+}
+
+void* EPTForceProxy::deserialize(const SerializationNode& node) const {
+  const int version = node.getIntProperty("version");
+  if (version != kVersion)
+    throw OpenMMException("EPTForce XML: unsupported version " + std::to_string(version) + " (this build reads " +
+                          std::to_string(kVersion) + ")");
+  EPTForce* force = EPTForce::fromModelBytes(base64_decode(node.getStringProperty("model")));
+  try {
+    if (force->getModelChecksum() != node.getStringProperty("modelChecksum"))
+      throw OpenMMException("EPTForce XML: the embedded model's checksum " + force->getModelChecksum() +
+                            " differs from the recorded " + node.getStringProperty("modelChecksum"));
+    force->setName(node.getStringProperty("name", "EPTForce"));
+    force->setForceGroup(node.getIntProperty("forceGroup", 0));
+    force->setOutputMode(static_cast<EPTForce::OutputMode>(node.getIntProperty("outputMode")));
+    force->setEnergyScale(node.getDoubleProperty("energyScale"));
+    force->setGlobalParameter(node.getStringProperty("globalParameter"), node.getDoubleProperty("globalParameterDefault"));
+    if (node.getBoolProperty("energyDerivative")) force->addEnergyParameterDerivative(force->getGlobalParameterName());
+    force->setUsesPeriodicBoundaryConditions(node.getBoolProperty("periodic"));
+    for (const auto& p : node.getChildNode("Properties").getChildren())
+      force->setProperty(p.getStringProperty("name"), p.getStringProperty("value"));
+    std::vector<int> atoms;
+    for (const auto& p : node.getChildNode("Atoms").getChildren()) atoms.push_back(p.getIntProperty("index"));
+    force->setAtoms(atoms);
+    std::vector<int> z, ids;
+    std::vector<std::string> names, residues, chains;
+    for (const auto& a : node.getChildNode("Chemistry").getChildren()) {
+      z.push_back(a.getIntProperty("z"));
+      if (a.hasProperty("name")) names.push_back(a.getStringProperty("name"));
+      if (a.hasProperty("residue")) residues.push_back(a.getStringProperty("residue"));
+      if (a.hasProperty("residueId")) ids.push_back(a.getIntProperty("residueId"));
+      if (a.hasProperty("chain")) chains.push_back(a.getStringProperty("chain"));
+    }
+    std::vector<std::pair<int, int>> bonds;
+    for (const auto& b : node.getChildNode("Bonds").getChildren()) bonds.emplace_back(b.getIntProperty("a"), b.getIntProperty("b"));
+    force->setChemistry(z, names, residues, ids, chains, bonds);
+  } catch (...) {
+    delete force;
+    throw;
+  }
+  return force;
+}
+
+}  // namespace EPTPlugin
