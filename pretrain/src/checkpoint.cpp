@@ -99,27 +99,30 @@ EPTModel load_checkpoint_bytes(const std::string& bytes, const std::string& labe
   const auto head_len = get<uint64_t>(bytes, sizeof(kMagic) + sizeof(uint32_t));
   if (head_len > size - kPreamble)
     throw CheckpointError(Kind::Truncated, label, "the file ends inside its header");
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(bytes.substr(kPreamble, head_len));
-  } catch (const std::exception& e) {
-    throw CheckpointError(Kind::Corrupt, label, std::string("the header is not valid JSON (") + e.what() + ")");
+  // A header that parses tells whether the file is complete; the checksum then catches damage anywhere
+  // (a damaged header included, which may not parse at all).
+  nlohmann::json header = nlohmann::json::parse(bytes.substr(kPreamble, head_len), nullptr, /*allow_exceptions=*/false);
+  const bool header_parses = !header.is_discarded() && header.contains("payload_bytes") &&
+                             header["payload_bytes"].is_number_unsigned();
+  size_t expected = 0;
+  if (header_parses) {
+    expected = kPreamble + head_len + header["payload_bytes"].get<size_t>() + sizeof(uint32_t);
+    if (size < expected)
+      throw CheckpointError(Kind::Truncated, label,
+                            std::to_string(size) + " bytes, expected " + std::to_string(expected) +
+                                "; the file was cut short (copy it again or retrain)");
   }
-  if (!header.contains("payload_bytes") || !header["payload_bytes"].is_number_unsigned())
-    throw CheckpointError(Kind::Corrupt, label, "the header has no payload size");
-  const size_t payload_len = header["payload_bytes"].get<size_t>();
-  const size_t expected = kPreamble + head_len + payload_len + sizeof(uint32_t);
-  if (size < expected)
-    throw CheckpointError(Kind::Truncated, label,
-                          std::to_string(size) + " bytes, expected " + std::to_string(expected) +
-                              "; the file was cut short (copy it again or retrain)");
-  if (size > expected)
-    throw CheckpointError(Kind::Corrupt, label, std::to_string(size - expected) + " unexpected bytes after the end");
+  if (size < kPreamble + head_len + sizeof(uint32_t))
+    throw CheckpointError(Kind::Truncated, label, "the file ends before its checksum");
   const uint32_t stored = get<uint32_t>(bytes, size - sizeof(uint32_t));
   const uint32_t computed = crc(bytes, size - sizeof(uint32_t));
+  if (header_parses && size > expected)
+    throw CheckpointError(Kind::Corrupt, label, std::to_string(size - expected) + " unexpected bytes after the end");
   if (stored != computed)
     throw CheckpointError(Kind::Corrupt, label, "checksum mismatch (stored " + hex(stored) + ", computed " +
                                                     hex(computed) + "); the file was damaged");
+  if (!header_parses) throw CheckpointError(Kind::Corrupt, label, "the header is not a valid EPT header");
+  const size_t payload_len = header["payload_bytes"].get<size_t>();
   CheckpointInfo meta;
   try {
     meta.vocab_version = header.at("vocab_version").get<int>();

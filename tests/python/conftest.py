@@ -1,0 +1,39 @@
+"""Shared fixtures: a small float64-friendly model made by the project's own `ept init`, and test molecules."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("EPT_BUILD_DIR", ROOT / "build"))
+sys.path.insert(0, str(BUILD / "python"))
+
+import openmm  # noqa: E402
+import openmm.app as app  # noqa: E402
+
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def ept_binary() -> str:
+    return str(BUILD / "bin" / "ept")
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("models") / "small.ept"
+    subprocess.run([ept_binary(), "init", "--out", str(path), "--hidden", "16", "--ffn", "32", "--heads", "2",
+                    "--layers", "2", "--radial", "8", "--seed", "5"], check=True, capture_output=True)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def peptide():
+    return app.PDBFile(str(FIXTURES / "peptide_AGS.pdb"))
+
+
+@pytest.fixture(params=["Reference", "CPU"])
+def platform(request):
+    return openmm.Platform.getPlatformByName(request.param)
