@@ -177,8 +177,10 @@ def test_mixed_system_at_lambda_zero_is_the_mm_system(model_path, peptide, platf
     mixed_context.setParameter("lambda_interpolate", 0.0)
     e_mixed, f_mixed = energy_forces(mixed_context, peptide.positions)
     e_mm, f_mm = energy_forces(context_for(mm, platform), peptide.positions)
-    assert e_mixed == pytest.approx(e_mm, rel=1e-9, abs=1e-8)
-    assert np.abs(f_mixed - f_mm).max() < 1e-9 * np.abs(f_mm).max()
+    # The CPU platform's nonbonded kernel is single precision; the mixed system moves pairs out of it.
+    tolerance = 1e-9 if platform.getName() == "Reference" else 1e-6
+    assert e_mixed == pytest.approx(e_mm, rel=tolerance)
+    assert np.abs(f_mixed - f_mm).max() < tolerance * np.abs(f_mm).max()
     # Fully on: the MM terms inside the region are gone and EPT is in.
     mixed_context.setParameter("lambda_interpolate", 1.0)
     e_on, _ = energy_forces(mixed_context, peptide.positions)
