@@ -170,9 +170,10 @@ def _interpolated_mm_forces(removed: dict) -> list:
             return
         f = cls(scale + "(" + expression + ")")
         f.addGlobalParameter(LAMBDA, 1.0)
+        add_parameter = {openmm.CustomBondForce: f.addPerBondParameter, openmm.CustomAngleForce: f.addPerAngleParameter,
+                         openmm.CustomTorsionForce: f.addPerTorsionParameter}[cls]
         for name in per_term:
-            f.addPerBondParameter(name) if cls in (openmm.CustomBondForce,) else \
-                f.addPerAngleParameter(name) if cls is openmm.CustomAngleForce else f.addPerTorsionParameter(name)
+            add_parameter(name)
         for term in terms:
             add(f, term)
         forces.append(f)
