@@ -170,8 +170,9 @@ def _interpolated_mm_forces(removed: dict) -> list:
             return
         f = cls(scale + "(" + expression + ")")
         f.addGlobalParameter(LAMBDA, 1.0)
-        add_parameter = {openmm.CustomBondForce: f.addPerBondParameter, openmm.CustomAngleForce: f.addPerAngleParameter,
-                         openmm.CustomTorsionForce: f.addPerTorsionParameter}[cls]
+        add_parameter = getattr(f, {openmm.CustomBondForce: "addPerBondParameter",
+                                    openmm.CustomAngleForce: "addPerAngleParameter",
+                                    openmm.CustomTorsionForce: "addPerTorsionParameter"}[cls])
         for name in per_term:
             add_parameter(name)
         for term in terms:
