@@ -1,5 +1,6 @@
 // Time and peak memory of one model evaluation on a water system of a given size.
-//   ept_bench_model ATOMS sparse|dense [REPEATS]
+//   ept_bench_model ATOMS sparse|dense [REPEATS] [forward]
+// With `forward`, only the gradient-free forward pass runs (for sizes whose backward pass exceeds memory).
 // Prints one line: atoms, mode, pairs, graph ms, forward ms, forward+backward ms, peak RSS growth (MB).
 // Run one configuration per process (model_scaling.sh does) so that the peak RSS belongs to it alone.
 #include <sys/resource.h>
@@ -17,6 +18,7 @@
 #include <random>
 #include <string>
 
+#include "ept/allocator.h"
 #include "ept/batch.h"
 #include "ept/graph.h"
 #include "ept/model.h"
@@ -71,13 +73,15 @@ ept::AtomTable waters(int64_t count, std::vector<ept::Vec3>& x, double& edge) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: ept_bench_model ATOMS sparse|dense [REPEATS]\n");
+    std::fprintf(stderr, "usage: ept_bench_model ATOMS sparse|dense [REPEATS] [forward]\n");
     return 2;
   }
   const int64_t atoms = std::stoll(argv[1]);
   const std::string mode = argv[2];
   const int repeats = argc > 3 ? std::stoi(argv[3]) : 5;
+  const bool with_backward = !(argc > 4 && std::string(argv[4]) == "forward");
   torch::set_num_threads(1);
+  ept::tune_allocator();
   ept::ModelConfig config;  // the default sizes
   config.attention = mode == "dense" ? ept::AttentionMode::Dense : ept::AttentionMode::Sparse;
   torch::manual_seed(0);
@@ -108,9 +112,11 @@ int main(int argc, char** argv) {
       model->forward(b, pos);
     }
     auto t2 = Clock::now();
-    pos.set_requires_grad(true);
-    const auto energy = model->forward(b, pos).energy.sum();
-    torch::autograd::grad({energy}, {pos});
+    if (with_backward) {
+      pos.set_requires_grad(true);
+      const auto energy = model->forward(b, pos).energy.sum();
+      torch::autograd::grad({energy}, {pos});
+    }
     auto t3 = Clock::now();
     pairs = g.num_pairs();
     if (r == 0) {
@@ -120,7 +126,7 @@ int main(int argc, char** argv) {
     }
     graph_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
     forward_ms.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
-    backward_ms.push_back(std::chrono::duration<double, std::milli>(t3 - t2).count());
+    backward_ms.push_back(with_backward ? std::chrono::duration<double, std::milli>(t3 - t2).count() : NAN);
   }
   profile.reset();
   std::printf("%lld %s %lld %.3f %.3f %.3f %.1f\n", static_cast<long long>(x.size()), mode.c_str(),

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ept/allocator.h"
 #include "ept/batch.h"
 #include "ept/checkpoint.h"
 #include "ept/error.h"
@@ -116,6 +117,7 @@ void ReferenceCalcEPTForceKernel::initialize(const System& system, const EPTForc
   s.model->eval();
   for (auto& p : s.model->parameters()) p.set_requires_grad(false);  // gradients only with respect to positions
   torch::set_num_threads(std::stoi(props.at("threads")));
+  ept::tune_allocator();
   s.skin = std::stod(props.at("neighborSkin")) * kAngstromPerNm;
   s.mode = force.getOutputMode();
   s.scale = force.getEnergyScale();

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "ept/allocator.h"
 #include "ept/error.h"
 
 namespace {
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
     usage(std::cout);
     return 0;
   }
+  ept::tune_allocator();
   for (const auto& c : kCommands) {
     if (name != c.name) continue;
     try {
