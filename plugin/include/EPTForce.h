@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "openmm/Context.h"
 #include "openmm/Force.h"
 
 namespace EPTPlugin {
@@ -17,6 +18,9 @@ namespace EPTPlugin {
 class EPTForce : public OpenMM::Force {
  public:
   enum OutputMode { Energy = 0, Direct = 1 };
+  /// Rows of descriptors: ML atoms, blocks (residues, heavy-atom groups), segments (chains, molecules), or one
+  /// row for the whole ML region.
+  enum DescriptorLevel { AtomLevel = 0, BlockLevel = 1, SegmentLevel = 2, MoleculeLevel = 3 };
 
   /// Reads the model file now (the Force keeps its bytes, so serialized Systems are self-contained) and checks
   /// it; a missing or damaged file raises OpenMMException naming it.
@@ -73,6 +77,15 @@ class EPTForce : public OpenMM::Force {
   void setProperty(const std::string& name, const std::string& value);
   const std::map<std::string, std::string>& getProperties() const { return properties_; }
 
+  /// Invariant descriptors of the positions now in `context` (which must contain this force), row-major,
+  /// getNumDescriptorRows(level) × getNumDescriptorColumns(). Each row is [h ; |V|]: the model's scalar features
+  /// and vector-feature norms; coarser levels sum their members' rows and divide by √(members). Rows follow the
+  /// topology (atom order, block order). The last force evaluation is reused when positions have not changed.
+  std::vector<double> getDescriptors(OpenMM::Context& context, DescriptorLevel level);
+  int getNumDescriptorRows(DescriptorLevel level) const;
+  int getNumDescriptorColumns() const { return descriptorColumns_; }
+  std::vector<std::string> getDescriptorLabels(DescriptorLevel level) const;
+
  protected:
   OpenMM::ForceImpl* createImpl() const override;
 
@@ -82,6 +95,7 @@ class EPTForce : public OpenMM::Force {
 
   std::string modelPath_, modelBytes_, checksum_;
   double cutoffNm_ = 0;
+  int descriptorColumns_ = 0;
   std::vector<int> atoms_;
   std::vector<int> atomicNumbers_;
   std::vector<std::string> atomNames_, residueNames_, chainIds_;

@@ -2,6 +2,7 @@
 #define EPT_KERNELS_H_
 // Kernel interface of EPTForce; platforms implement it.
 #include <string>
+#include <vector>
 
 #include "EPTForce.h"
 #include "openmm/KernelImpl.h"
@@ -18,6 +19,8 @@ class CalcEPTForceKernel : public OpenMM::KernelImpl {
   virtual void initialize(const OpenMM::System& system, const EPTForce& force) = 0;
   /// Adds forces (if asked) and returns the energy in kJ/mol.
   virtual double execute(OpenMM::ContextImpl& context, bool includeForces, bool includeEnergy) = 0;
+  /// Descriptors (EPTForce::DescriptorLevel) of the context's positions, row-major.
+  virtual std::vector<double> getDescriptors(OpenMM::ContextImpl& context, int level) = 0;
 };
 
 }  // namespace EPTPlugin

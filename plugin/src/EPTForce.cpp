@@ -5,6 +5,7 @@
 
 #include "ept/atomic_file.h"
 #include "ept/checkpoint.h"
+#include "ept/descriptors.h"
 #include "ept/error.h"
 #include "ept/structure_io.h"
 #include "internal/EPTForceImpl.h"
@@ -46,6 +47,39 @@ void EPTForce::loadModel(const std::string& bytes, const std::string& label) {
   modelBytes_ = bytes;
   checksum_ = info.checksum;
   cutoffNm_ = info.config.cutoff / 10.0;
+  descriptorColumns_ = static_cast<int>(2 * info.config.hidden);
+}
+
+namespace {
+
+ept::Complex complex_of(const EPTForce& force) {
+  ept::AtomTable table;
+  table.atomic_numbers = force.getAtomicNumbers();
+  table.atom_names = force.getAtomNames();
+  table.residue_names = force.getResidueNames();
+  table.residue_ids.assign(force.getResidueIds().begin(), force.getResidueIds().end());
+  table.chain_ids = force.getChainIds();
+  for (auto [a, b] : force.getBonds()) table.bonds.push_back({a, b});
+  try {
+    return ept::build_complex(table);
+  } catch (const std::exception& e) {
+    throw OpenMMException(std::string("EPTForce: ") + e.what());
+  }
+}
+
+}  // namespace
+
+std::vector<double> EPTForce::getDescriptors(OpenMM::Context& context, DescriptorLevel level) {
+  auto& impl = dynamic_cast<EPTForceImpl&>(getImplInContext(context));
+  return impl.getDescriptors(getContextImpl(context), level);
+}
+
+int EPTForce::getNumDescriptorRows(DescriptorLevel level) const {
+  return static_cast<int>(getDescriptorLabels(level).size());
+}
+
+std::vector<std::string> EPTForce::getDescriptorLabels(DescriptorLevel level) const {
+  return ept::descriptor_labels(complex_of(*this), static_cast<ept::DescriptorLevel>(level));
 }
 
 void EPTForce::setAtoms(const std::vector<int>& particles) {

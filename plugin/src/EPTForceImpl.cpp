@@ -23,6 +23,10 @@ std::map<std::string, double> EPTForceImpl::getDefaultParameters() {
   return parameters;
 }
 
+std::vector<double> EPTForceImpl::getDescriptors(OpenMM::ContextImpl& context, int level) {
+  return kernel_.getAs<CalcEPTForceKernel>().getDescriptors(context, level);
+}
+
 std::vector<std::string> EPTForceImpl::getKernelNames() { return {CalcEPTForceKernel::Name()}; }
 
 }  // namespace EPTPlugin

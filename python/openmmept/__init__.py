@@ -26,6 +26,7 @@ _load_plugin()
 
 from .binding import EPTForce  # noqa: E402
 from .chemistry import set_chemistry_from_rdkit, set_chemistry_from_topology  # noqa: E402
+from .describe import Describer, DescriptorReporter, describe, descriptors_in_context  # noqa: E402
 from .potential import EPTPotential  # noqa: E402
 
 
@@ -37,4 +38,5 @@ def default_model_path() -> str:
     return path
 
 
-__all__ = ["EPTForce", "EPTPotential", "default_model_path", "set_chemistry_from_rdkit", "set_chemistry_from_topology"]
+__all__ = ["Describer", "DescriptorReporter", "EPTForce", "EPTPotential", "default_model_path", "describe",
+           "descriptors_in_context", "set_chemistry_from_rdkit", "set_chemistry_from_topology"]

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <random>
 #include <sstream>
 
 #include "EPTForce.h"
@@ -314,6 +315,74 @@ TEST_P(EPTForceTest, VerletConservesEnergy) {
             << " kJ/mol, σ(E_kin) = " << fluctuation << " kJ/mol, ratio " << drift / fluctuation << "\n";
   EXPECT_GT(fluctuation, 1.0);
   EXPECT_LT(drift, 0.02 * fluctuation);
+}
+
+TEST_P(EPTForceTest, NeighbourListReuseGivesTheSameResultsAsFreshLists) {
+  // Waters in a periodic box at 300 K: with a skin of 0.04 nm lists are reused for some steps, then rebuilt.
+  Molecule m = molecule("O.O.O.O.O.O.CO");
+  const ept::Complex complex = ept::build_complex(m.structure.table);
+  for (size_t i = 0; i < m.positions.size(); ++i)
+    m.positions[i] += Vec3(0.31, 0.27, 0.36) * static_cast<double>(complex.block_segment[complex.atom_block[i]]);
+  std::vector<State> runs[2];
+  for (int variant = 0; variant < 2; ++variant) {
+    System system = make_system(m.positions.size());
+    system.setDefaultPeriodicBoxVectors(Vec3(1.2, 0, 0), Vec3(0, 1.2, 0), Vec3(0, 0, 1.2));
+    EPTForce* force = make_force(m.structure.table);
+    force->setUsesPeriodicBoundaryConditions(true);
+    force->setEnergyScale(200);
+    force->setProperty("neighborSkin", variant == 0 ? "0" : "0.04");
+    system.addForce(force);
+    VerletIntegrator integrator(0.001);
+    Context context(system, integrator, platform());
+    context.setPositions(m.positions);
+    context.setVelocitiesToTemperature(300, 5);
+    for (int block = 0; block < 10; ++block) {
+      integrator.step(10);
+      runs[variant].push_back(context.getState(State::Energy | State::Forces | State::Positions));
+    }
+  }
+  double moved = 0;
+  for (size_t i = 0; i < m.positions.size(); ++i) {
+    const Vec3 d = runs[0].back().getPositions()[i] - m.positions[i];
+    moved = std::max(moved, std::sqrt(d.dot(d)));
+  }
+  EXPECT_GT(moved, 0.04) << "the atoms must move farther than the skin for the lists to matter";
+  for (size_t k = 0; k < runs[0].size(); ++k) {
+    EXPECT_NEAR(runs[1][k].getPotentialEnergy(), runs[0][k].getPotentialEnergy(),
+                1e-10 * std::abs(runs[0][k].getPotentialEnergy()));
+    for (size_t i = 0; i < m.positions.size(); ++i)
+      for (int d = 0; d < 3; ++d) EXPECT_NEAR(runs[1][k].getForces()[i][d], runs[0][k].getForces()[i][d], 1e-8);
+  }
+}
+
+TEST_P(EPTForceTest, DescriptorsAreInvariantAndReuseTheLastEvaluation) {
+  const Molecule m = molecule("CC(=O)NC(C)C(=O)NC");
+  System system = make_system(m.positions.size());
+  EPTForce* force = make_force(m.structure.table);
+  system.addForce(force);
+  VerletIntegrator integrator(0.001);
+  Context context(system, integrator, platform());
+  const auto level = EPTForce::BlockLevel;
+  EXPECT_EQ(force->getNumDescriptorRows(level), 10);  // heavy-atom blocks
+  EXPECT_EQ(force->getNumDescriptorColumns(), 32);
+  evaluate(context, m.positions);
+  const std::vector<double> a = force->getDescriptors(context, level);
+  ASSERT_EQ(a.size(), 10u * 32u);
+  std::mt19937_64 rng(3);
+  const auto R = ept::test::random_rotation(rng);
+  std::vector<Vec3> moved;
+  for (const auto& p : m.positions) {
+    const auto r = ept::test::apply(R, {p[0], p[1], p[2]});
+    moved.emplace_back(r[0] + 0.7, r[1] - 1.1, r[2] + 0.2);
+  }
+  context.setPositions(moved);
+  const std::vector<double> b = force->getDescriptors(context, level);
+  double scale = 0, diff = 0;
+  for (size_t k = 0; k < a.size(); ++k) scale = std::max(scale, std::abs(a[k])), diff = std::max(diff, std::abs(a[k] - b[k]));
+  EXPECT_GT(scale, 1e-3);
+  EXPECT_LT(diff, 1e-10 * scale);
+  EXPECT_EQ(force->getDescriptors(context, EPTForce::MoleculeLevel).size(), 32u);
+  EXPECT_EQ(force->getDescriptors(context, EPTForce::AtomLevel).size(), m.positions.size() * 32);
 }
 
 INSTANTIATE_TEST_SUITE_P(Platforms, EPTForceTest, ::testing::Values("Reference", "CPU"),

@@ -9,6 +9,7 @@
 #include "ept/allocator.h"
 #include "ept/batch.h"
 #include "ept/checkpoint.h"
+#include "ept/descriptors.h"
 #include "ept/error.h"
 #include "ept/graph.h"
 #include "ept/molecule.h"
@@ -46,6 +47,51 @@ struct ReferenceCalcEPTForceKernel::State {
   std::vector<ept::Vec3> graph_positions;
   ept::Box graph_box;
   ept::Batch batch;
+  // The last evaluation, kept for descriptors of unchanged positions.
+  std::vector<double> evaluated_positions;
+  ept::ModelOutput evaluated;
+
+  /// ML-atom positions in Å (flat xyz) and the box, from the context; throws on non-finite coordinates.
+  std::vector<double> read_positions(ContextImpl& context, ept::Box& box) {
+    ReferencePlatform::PlatformData& data = platform_data(context);
+    const std::vector<Vec3>& positions = *data.positions;
+    std::vector<double> flat(3 * particles.size());
+    for (size_t k = 0; k < particles.size(); ++k) {
+      const Vec3& p = positions[particles[k]];
+      if (!std::isfinite(p[0]) || !std::isfinite(p[1]) || !std::isfinite(p[2]))
+        throw OpenMMException("EPTForce: particle " + std::to_string(particles[k]) +
+                              " has a non-finite position (NaN or inf); the simulation has probably blown up");
+      for (int d = 0; d < 3; ++d) flat[3 * k + d] = p[d] * kAngstromPerNm;
+    }
+    box = ept::Box();
+    if (periodic) {
+      const Vec3* v = data.periodicBoxVectors;
+      box = ept::Box::triclinic({v[0][0] * kAngstromPerNm, v[0][1] * kAngstromPerNm, v[0][2] * kAngstromPerNm},
+                                {v[1][0] * kAngstromPerNm, v[1][1] * kAngstromPerNm, v[1][2] * kAngstromPerNm},
+                                {v[2][0] * kAngstromPerNm, v[2][1] * kAngstromPerNm, v[2][2] * kAngstromPerNm});
+    }
+    std::vector<ept::Vec3> x(particles.size());
+    for (size_t k = 0; k < particles.size(); ++k) x[k] = {flat[3 * k], flat[3 * k + 1], flat[3 * k + 2]};
+    try {
+      if (graph_is_stale(x, box)) rebuild_graph(x, box);
+    } catch (const std::exception& e) {
+      throw OpenMMException(std::string("EPTForce: ") + e.what());
+    }
+    return flat;
+  }
+
+  /// Runs the model on `flat` positions (Å); `gradient` lets autograd differentiate with respect to them.
+  std::pair<ept::ModelOutput, torch::Tensor> forward(std::vector<double>& flat, bool gradient) {
+    auto x = torch::from_blob(flat.data(), {static_cast<int64_t>(particles.size()), 3}, torch::kFloat64).to(dtype);
+    x.set_requires_grad(gradient);
+    torch::AutoGradMode grad_mode(gradient);
+    ept::ModelOutput out = model->forward(batch, x);
+    evaluated_positions = flat;
+    evaluated = out;
+    evaluated.scalars = out.scalars.detach();
+    evaluated.vectors = out.vectors.detach();
+    return {out, x};
+  }
 
   bool graph_is_stale(const std::vector<ept::Vec3>& x, const ept::Box& box) const {
     if (!have_graph || box.periodic != graph_box.periodic || box.vectors != graph_box.vectors) return true;
@@ -128,50 +174,36 @@ void ReferenceCalcEPTForceKernel::initialize(const System& system, const EPTForc
 
 double ReferenceCalcEPTForceKernel::execute(ContextImpl& context, bool includeForces, bool includeEnergy) {
   State& s = *state_;
-  ReferencePlatform::PlatformData& data = platform_data(context);
-  const std::vector<Vec3>& positions = *data.positions;
-  const size_t n = s.particles.size();
-  std::vector<ept::Vec3> x(n);
-  for (size_t k = 0; k < n; ++k) {
-    const Vec3& p = positions[s.particles[k]];
-    if (!std::isfinite(p[0]) || !std::isfinite(p[1]) || !std::isfinite(p[2]))
-      throw OpenMMException("EPTForce: particle " + std::to_string(s.particles[k]) +
-                            " has a non-finite position (NaN or inf); the simulation has probably blown up");
-    x[k] = {p[0] * kAngstromPerNm, p[1] * kAngstromPerNm, p[2] * kAngstromPerNm};
-  }
   ept::Box box;
-  if (s.periodic) {
-    const Vec3* v = data.periodicBoxVectors;
-    box = ept::Box::triclinic({v[0][0] * kAngstromPerNm, v[0][1] * kAngstromPerNm, v[0][2] * kAngstromPerNm},
-                              {v[1][0] * kAngstromPerNm, v[1][1] * kAngstromPerNm, v[1][2] * kAngstromPerNm},
-                              {v[2][0] * kAngstromPerNm, v[2][1] * kAngstromPerNm, v[2][2] * kAngstromPerNm});
-  }
-  try {
-    if (s.graph_is_stale(x, box)) s.rebuild_graph(x, box);
-  } catch (const std::exception& e) {
-    throw OpenMMException(std::string("EPTForce: ") + e.what());
-  }
+  std::vector<double> flat = s.read_positions(context, box);
   const double lambda = s.parameter.empty() ? 1.0 : context.getParameter(s.parameter);
   const double factor = s.scale * lambda;
-  std::vector<double> flat(3 * n);
-  for (size_t k = 0; k < n; ++k)
-    for (int d = 0; d < 3; ++d) flat[3 * k + d] = x[k][d];
-  auto xt = torch::from_blob(flat.data(), {static_cast<int64_t>(n), 3}, torch::kFloat64).to(s.dtype);
   const bool gradient = includeForces && s.mode == EPTForce::Energy;
-  xt.set_requires_grad(gradient);
-  torch::AutoGradMode grad_mode(gradient);
-  const ept::ModelOutput out = s.model->forward(s.batch, xt);
+  auto [out, x] = s.forward(flat, gradient);
   const auto energy = out.energy.sum();
   const double model_energy = energy.item<double>();
+  ReferencePlatform::PlatformData& data = platform_data(context);
   if (includeForces) {
-    torch::Tensor f = gradient ? -torch::autograd::grad({energy}, {xt})[0] : out.force;
+    torch::Tensor f = gradient ? -torch::autograd::grad({energy}, {x})[0] : out.force;
     f = (f.detach().to(torch::kFloat64) * (factor * kAngstromPerNm)).contiguous();  // kJ/mol/Å -> kJ/mol/nm
     const double* fp = f.data_ptr<double>();
     std::vector<Vec3>& forces = *data.forces;
-    for (size_t k = 0; k < n; ++k) forces[s.particles[k]] += Vec3(fp[3 * k], fp[3 * k + 1], fp[3 * k + 2]);
+    for (size_t k = 0; k < s.particles.size(); ++k) forces[s.particles[k]] += Vec3(fp[3 * k], fp[3 * k + 1], fp[3 * k + 2]);
   }
   if (s.derivative) (*data.energyParameterDerivatives)[s.parameter] += s.scale * model_energy;
   return includeEnergy ? factor * model_energy : 0.0;
+}
+
+std::vector<double> ReferenceCalcEPTForceKernel::getDescriptors(ContextImpl& context, int level) {
+  State& s = *state_;
+  ept::Box box;
+  std::vector<double> flat = s.read_positions(context, box);
+  if (flat != s.evaluated_positions || !s.evaluated.scalars.defined()) s.forward(flat, false);
+  const auto rows = ept::descriptors(s.evaluated, s.batch, static_cast<ept::DescriptorLevel>(level),
+                                     s.model->config().vector_eps)
+                        .to(torch::kFloat64)
+                        .contiguous();
+  return std::vector<double>(rows.data_ptr<double>(), rows.data_ptr<double>() + rows.numel());
 }
 
 }  // namespace EPTPlugin

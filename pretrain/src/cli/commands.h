@@ -15,5 +15,6 @@ struct Command {
 int init_model(const std::vector<std::string>& args);
 int evaluate(const std::vector<std::string>& args);
 int info(const std::vector<std::string>& args);
+int describe(const std::vector<std::string>& args);
 
 }  // namespace ept::cli

@@ -13,6 +13,7 @@ const ept::cli::Command kCommands[] = {
     {"init", "write a randomly initialised model (for tests and as a training start)", ept::cli::init_model},
     {"evaluate", "energy and forces of a molecule (SMILES, PDB, SDF/MOL) under a model", ept::cli::evaluate},
     {"info", "print a model's configuration, checksum and metadata", ept::cli::info},
+    {"describe", "descriptors (atom, block, segment, molecule) of every frame of a DCD trajectory", ept::cli::describe},
 };
 
 void usage(std::ostream& out) {

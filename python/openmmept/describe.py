@@ -1,0 +1,173 @@
+"""Descriptors of conformations: live from a Simulation (DescriptorReporter) and offline from frames or
+trajectories (describe). Levels: "atom", "block" (residues, heavy-atom groups), "segment", "molecule"."""
+import os
+import sys
+from typing import Optional, Sequence
+
+import numpy as np
+import openmm
+import openmm.unit as unit
+
+from .binding import EPTForce
+from .frames import FrameWriter
+from .potential import EPTPotential
+
+LEVELS = {"atom": EPTForce.AtomLevel, "block": EPTForce.BlockLevel, "segment": EPTForce.SegmentLevel,
+          "molecule": EPTForce.MoleculeLevel}
+
+
+def descriptor_level(level: str) -> int:
+    if level not in LEVELS:
+        raise ValueError(f"unknown descriptor level {level!r} (use atom, block, segment or molecule)")
+    return LEVELS[level]
+
+
+def descriptors_in_context(force: EPTForce, context: openmm.Context, level: str = "block") -> np.ndarray:
+    """Descriptors of the positions in ``context`` from an EPTForce of its System: (rows, 2·d)."""
+    code = descriptor_level(level)
+    values = np.array(force.getDescriptors(context, code))
+    return values.reshape(force.getNumDescriptorRows(code), force.getNumDescriptorColumns())
+
+
+def _nm(positions) -> np.ndarray:
+    if unit.is_quantity(positions):
+        positions = positions.value_in_unit(unit.nanometer)
+    return np.asarray(positions, dtype=float)
+
+
+class Describer:
+    """Evaluates descriptors of ``atoms`` (default: all) of ``topology`` for any positions, in a Context of its
+    own (no other forces), so it works beside any simulation."""
+
+    def __init__(self, topology, model: Optional[str] = None, level: str = "block",
+                 atoms: Optional[Sequence[int]] = None, platform: str = "CPU", threads: int = 1):
+        self.level = level
+        self.code = descriptor_level(level)
+        self.num_atoms = topology.getNumAtoms()
+        self.atoms = list(range(self.num_atoms)) if atoms is None else [int(a) for a in atoms]
+        potential = EPTPotential(model, threads=threads)
+        self.force = potential.createForce(topology, None if atoms is None else self.atoms)
+        self.model = potential.model
+        system = openmm.System()
+        for _ in range(self.num_atoms):
+            system.addParticle(1.0)
+        box = topology.getPeriodicBoxVectors()
+        if box is not None:
+            system.setDefaultPeriodicBoxVectors(*box)
+        system.addForce(self.force)
+        self.context = openmm.Context(system, openmm.VerletIntegrator(0.001),
+                                      openmm.Platform.getPlatformByName(platform))
+        self.labels = list(self.force.getDescriptorLabels(self.code))
+        self.shape = (len(self.labels), self.force.getNumDescriptorColumns())
+
+    def __call__(self, positions, box_vectors=None) -> np.ndarray:
+        x = _nm(positions)
+        if x.shape != (self.num_atoms, 3):
+            raise ValueError(f"positions of shape {x.shape} for a topology of {self.num_atoms} atoms")
+        if box_vectors is not None:
+            self.context.setPeriodicBoxVectors(*[openmm.Vec3(*v) for v in _nm(box_vectors)])
+        self.context.setPositions(x)
+        return descriptors_in_context(self.force, self.context, self.level)
+
+    def metadata(self) -> dict:
+        return {"model": os.path.abspath(self.model), "model_checksum": self.force.getModelChecksum(),
+                "level": self.level, "labels": self.labels, "columns": "[h (d) ; |V| (d)]",
+                "atoms": self.atoms}
+
+
+def describe(topology, positions, level: str = "block", model: Optional[str] = None, batch: int = 100,
+             atoms: Optional[Sequence[int]] = None, progress: bool = False) -> np.ndarray:
+    """Descriptors of many frames: (frames, rows, 2·d).
+
+    ``positions``: one frame (atoms × 3, nm), an array of frames (frames × atoms × 3, nm), an
+    ``mdtraj.Trajectory``, or the path of a trajectory file mdtraj reads (read ``batch`` frames at a time).
+    ``topology``: an ``openmm.app.Topology``; None takes it from the mdtraj trajectory.
+    """
+    import mdtraj
+
+    if isinstance(positions, (str, os.PathLike)):
+        if not os.path.exists(positions):
+            raise FileNotFoundError(f"trajectory '{positions}' does not exist")
+        if topology is None:
+            raise ValueError("describe() needs a topology to read a trajectory file")
+        top = mdtraj.Topology.from_openmm(topology)
+        chunks = mdtraj.iterload(os.fspath(positions), top=top, chunk=batch)
+    elif isinstance(positions, mdtraj.Trajectory):
+        topology = topology if topology is not None else positions.topology.to_openmm()
+        chunks = [positions]
+    else:
+        x = _nm(positions)
+        chunks = [x[None] if x.ndim == 2 else x]
+    describer = None
+    frames = []
+    for chunk in chunks:
+        if isinstance(chunk, mdtraj.Trajectory):
+            if chunk.n_atoms != topology.getNumAtoms():
+                raise ValueError(f"the trajectory has {chunk.n_atoms} atoms but the topology "
+                                 f"{topology.getNumAtoms()}")
+            xyz, boxes = chunk.xyz, chunk.unitcell_vectors
+        else:
+            xyz, boxes = chunk, None
+        if describer is None:
+            describer = Describer(topology, model, level, atoms)
+        for k, x in enumerate(xyz):
+            frames.append(describer(x, None if boxes is None else boxes[k]))
+            if progress and len(frames) % 50 == 0:
+                print(f"\rdescribed {len(frames)} frames", end="", file=sys.stderr)
+    if progress:
+        print(f"\rdescribed {len(frames)} frames", file=sys.stderr)
+    if describer is None:
+        raise ValueError("no frames to describe")
+    return np.stack(frames)
+
+
+class DescriptorReporter:
+    """A Simulation reporter that writes descriptors every ``reportInterval`` steps to ``file`` (.npy, one frame
+    per report, with a JSON sidecar ``file.json``: model checksum, level, row labels, times in ps).
+
+    If the Simulation's System has an EPTForce, its model and atoms are used (and a force evaluation at the same
+    positions is reused); otherwise ``model`` (default: the shipped model) describes ``atoms`` (default: all).
+    ``append=True`` continues an existing file (a restarted run keeps every complete frame written before).
+    """
+
+    def __init__(self, file: str, reportInterval: int, level: str = "block", model: Optional[str] = None,
+                 atoms: Optional[Sequence[int]] = None, append: bool = False):
+        descriptor_level(level)
+        if reportInterval < 1:
+            raise ValueError("reportInterval must be at least 1")
+        self.file, self.interval, self.level = os.fspath(file), int(reportInterval), level
+        self.model, self.atoms, self.append = model, atoms, append
+        self._writer = None
+        self._source = None
+
+    def describeNextReport(self, simulation):
+        steps = self.interval - simulation.currentStep % self.interval
+        return (steps, True, False, False, False)  # positions (for a describer of its own), no velocities, ...
+
+    def _open(self, simulation) -> None:
+        forces = [f for f in simulation.system.getForces() if EPTForce.isinstance(f)]
+        if forces and self.model is None and self.atoms is None:
+            force = EPTForce.cast(forces[0])
+            self._source = lambda state: descriptors_in_context(force, simulation.context, self.level)
+            code = descriptor_level(self.level)
+            metadata = {"model": force.getModelPath(), "model_checksum": force.getModelChecksum(),
+                        "level": self.level, "labels": list(force.getDescriptorLabels(code)),
+                        "columns": "[h (d) ; |V| (d)]", "atoms": list(force.getAtoms())}
+            shape = (force.getNumDescriptorRows(code), force.getNumDescriptorColumns())
+        else:
+            describer = Describer(simulation.topology, self.model, self.level, self.atoms)
+            self._source = lambda state: describer(state.getPositions(asNumpy=True),
+                                                   state.getPeriodicBoxVectors(asNumpy=True)
+                                                   if simulation.topology.getPeriodicBoxVectors() else None)
+            metadata, shape = describer.metadata(), describer.shape
+        self._writer = FrameWriter(self.file, shape[0], shape[1], metadata, append=self.append)
+
+    def report(self, simulation, state) -> None:
+        if self._writer is None:
+            self._open(simulation)
+        time = state.getTime().value_in_unit(unit.picosecond)
+        self._writer.append(self._source(state), time)
+
+    def __del__(self):
+        if getattr(self, "_writer", None) is not None:
+            self._writer.close()
