@@ -8,6 +8,7 @@
 #include "ept/descriptors.h"
 #include "ept/error.h"
 #include "ept/structure_io.h"
+#include "internal/EPTComplex.h"
 #include "internal/EPTForceImpl.h"
 #include "openmm/OpenMMException.h"
 
@@ -50,9 +51,7 @@ void EPTForce::loadModel(const std::string& bytes, const std::string& label) {
   descriptorColumns_ = static_cast<int>(2 * info.config.hidden);
 }
 
-namespace {
-
-ept::Complex complex_of(const EPTForce& force) {
+ept::Complex buildComplex(const EPTForce& force) {
   ept::AtomTable table;
   table.atomic_numbers = force.getAtomicNumbers();
   table.atom_names = force.getAtomNames();
@@ -67,8 +66,6 @@ ept::Complex complex_of(const EPTForce& force) {
   }
 }
 
-}  // namespace
-
 std::vector<double> EPTForce::getDescriptors(OpenMM::Context& context, DescriptorLevel level) {
   auto& impl = dynamic_cast<EPTForceImpl&>(getImplInContext(context));
   return impl.getDescriptors(getContextImpl(context), level);
@@ -79,7 +76,7 @@ int EPTForce::getNumDescriptorRows(DescriptorLevel level) const {
 }
 
 std::vector<std::string> EPTForce::getDescriptorLabels(DescriptorLevel level) const {
-  return ept::descriptor_labels(complex_of(*this), static_cast<ept::DescriptorLevel>(level));
+  return ept::descriptor_labels(buildComplex(*this), static_cast<ept::DescriptorLevel>(level));
 }
 
 void EPTForce::setAtoms(const std::vector<int>& particles) {

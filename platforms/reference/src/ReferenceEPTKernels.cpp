@@ -13,6 +13,7 @@
 #include "ept/error.h"
 #include "ept/graph.h"
 #include "ept/molecule.h"
+#include "internal/EPTComplex.h"
 #include "openmm/OpenMMException.h"
 #include "openmm/internal/ContextImpl.h"
 #include "openmm/reference/ReferencePlatform.h"
@@ -144,16 +145,9 @@ void ReferenceCalcEPTForceKernel::initialize(const System& system, const EPTForc
   if (force.getOutputMode() == EPTForce::Direct && force.hasEnergyParameterDerivative())
     throw OpenMMException("EPTForce: an energy parameter derivative was requested in direct mode, where the forces "
                           "are not the gradient of an energy; use the Energy output mode");
-  ept::AtomTable table;
-  table.atomic_numbers = force.getAtomicNumbers();
-  table.atom_names = force.getAtomNames();
-  table.residue_names = force.getResidueNames();
-  table.residue_ids.assign(force.getResidueIds().begin(), force.getResidueIds().end());
-  table.chain_ids = force.getChainIds();
-  for (auto [a, b] : force.getBonds()) table.bonds.push_back({a, b});
   const auto& props = force.getProperties();
+  s.complex = buildComplex(force);
   try {
-    s.complex = ept::build_complex(table);
     s.model = ept::load_checkpoint_bytes(force.getModelBytes(), "EPTForce model " + force.getModelChecksum());
   } catch (const std::exception& e) {
     throw OpenMMException(std::string("EPTForce: ") + e.what());
