@@ -120,12 +120,12 @@ def main(argv=None) -> int:
     print(table)
     open(os.path.join(args.out, "vamp2.md"), "w").write(table + "\n")
     plot_vamp2_against_lag(lags, scores, os.path.join(args.out, "vamp2_vs_lag.png"), "alanine dipeptide, 300 K")
-    phi = np.concatenate([np.degrees(mdtraj.compute_phi(t)[1][:, 0]) for t in trajectories])
+    psi = np.concatenate([np.degrees(mdtraj.compute_psi(t)[1][:, 0]) for t in trajectories])
     for name, slug in [(list(features)[1], "ept"), (list(features)[0], "dihedrals")]:
         vamp = VAMP(lags[2], args.dim).fit(features[name])
         projection = np.concatenate([vamp.transform(f) for f in features[name]])
-        plot_projection(projection, phi, os.path.join(args.out, f"projection_{slug}.png"),
-                        f"{name}, τ = {lags[2]} ps", colour_label="φ (degrees)")
+        plot_projection(projection, psi, os.path.join(args.out, f"projection_{slug}.png"),
+                        f"{name}, τ = {lags[2]} ps", colour_label="ψ (degrees)")
     return 0
 
 
