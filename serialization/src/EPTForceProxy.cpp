@@ -1,9 +1,7 @@
 #include "EPTForceProxy.h"
 
-#include <array>
-#include <cstdint>
-
 #include "EPTForce.h"
+#include "ept/base64.h"
 #include "openmm/OpenMMException.h"
 #include "openmm/serialization/SerializationNode.h"
 
@@ -13,50 +11,6 @@ namespace EPTPlugin {
 namespace {
 
 constexpr int kVersion = 1;
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string base64_encode(const std::string& in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < in.size(); i += 3) {
-    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<uint8_t>(in[i + 1]) << 8;
-    if (i + 2 < in.size()) v |= static_cast<uint8_t>(in[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? kAlphabet[v & 63] : '=';
-  }
-  return out;
-}
-
-std::string base64_decode(const std::string& in) {
-  std::array<int, 256> value;
-  value.fill(-1);
-  for (int k = 0; k < 64; ++k) value[static_cast<uint8_t>(kAlphabet[k])] = k;
-  if (in.size() % 4 != 0) throw OpenMMException("EPTForce XML: the model bytes are not valid base64 (length)");
-  std::string out;
-  out.reserve(in.size() / 4 * 3);
-  for (size_t i = 0; i < in.size(); i += 4) {
-    uint32_t v = 0;
-    int pad = 0;
-    for (int k = 0; k < 4; ++k) {
-      const char c = in[i + k];
-      if (c == '=' && i + 4 == in.size() && k >= 2) {
-        ++pad;
-        v <<= 6;
-        continue;
-      }
-      const int d = value[static_cast<uint8_t>(c)];
-      if (d < 0 || pad > 0) throw OpenMMException("EPTForce XML: the model bytes are not valid base64");
-      v = (v << 6) | static_cast<uint32_t>(d);
-    }
-    out += static_cast<char>((v >> 16) & 255);
-    if (pad < 2) out += static_cast<char>((v >> 8) & 255);
-    if (pad < 1) out += static_cast<char>(v & 255);
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -68,7 +22,7 @@ void EPTForceProxy::serialize(const void* object, SerializationNode& node) const
   node.setStringProperty("name", force.getName());
   node.setIntProperty("forceGroup", force.getForceGroup());
   node.setStringProperty("modelChecksum", force.getModelChecksum());
-  node.setStringProperty("model", base64_encode(force.getModelBytes()));
+  node.setStringProperty("model", ept::base64_encode(force.getModelBytes()));
   node.setIntProperty("outputMode", force.getOutputMode());
   node.setDoubleProperty("energyScale", force.getEnergyScale());
   node.setStringProperty("globalParameter", force.getGlobalParameterName());
@@ -100,7 +54,13 @@ void* EPTForceProxy::deserialize(const SerializationNode& node) const {
   if (version != kVersion)
     throw OpenMMException("EPTForce XML: unsupported version " + std::to_string(version) + " (this build reads " +
                           std::to_string(kVersion) + ")");
-  EPTForce* force = EPTForce::fromModelBytes(base64_decode(node.getStringProperty("model")));
+  std::string bytes;
+  try {
+    bytes = ept::base64_decode(node.getStringProperty("model"));
+  } catch (const std::exception& e) {
+    throw OpenMMException(std::string("EPTForce XML: the embedded model is not valid base64: ") + e.what());
+  }
+  EPTForce* force = EPTForce::fromModelBytes(bytes);
   try {
     if (force->getModelChecksum() != node.getStringProperty("modelChecksum"))
       throw OpenMMException("EPTForce XML: the embedded model's checksum " + force->getModelChecksum() +

@@ -16,5 +16,7 @@ int init_model(const std::vector<std::string>& args);
 int evaluate(const std::vector<std::string>& args);
 int info(const std::vector<std::string>& args);
 int describe(const std::vector<std::string>& args);
+int prepare(const std::vector<std::string>& args);
+int pretrain(const std::vector<std::string>& args);
 
 }  // namespace ept::cli

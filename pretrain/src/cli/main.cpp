@@ -10,6 +10,8 @@
 namespace {
 
 const ept::cli::Command kCommands[] = {
+    {"prepare", "build a pretraining corpus (RDKit conformers of small molecules) as shards + manifest", ept::cli::prepare},
+    {"pretrain", "block-level denoising pretraining on a corpus (AdamW, atomic checkpoints, --resume)", ept::cli::pretrain},
     {"init", "write a randomly initialised model (for tests and as a training start)", ept::cli::init_model},
     {"evaluate", "energy and forces of a molecule (SMILES, PDB, SDF/MOL) under a model", ept::cli::evaluate},
     {"info", "print a model's configuration, checksum and metadata", ept::cli::info},

@@ -1,0 +1,145 @@
+#include "ept/dataset.h"
+
+#include <zlib.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "ept/atomic_file.h"
+#include "ept/error.h"
+
+namespace ept {
+namespace {
+
+using nlohmann::json;
+
+std::string crc_hex(const std::string& bytes) {
+  const auto crc = crc32_z(crc32_z(0L, Z_NULL, 0), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  std::ostringstream s;
+  s << std::hex;
+  s.width(8);
+  s.fill('0');
+  s << crc;
+  return s.str();
+}
+
+json to_json(const MoleculeRecord& r) {
+  std::vector<double> xyz;
+  for (const auto& conf : r.conformers)
+    for (const auto& p : conf) xyz.insert(xyz.end(), p.begin(), p.end());
+  std::vector<int64_t> bonds;
+  for (auto [a, b] : r.table.bonds) bonds.insert(bonds.end(), {a, b});
+  return {{"domain", r.domain}, {"source", r.source}, {"z", r.table.atomic_numbers},
+          {"names", r.table.atom_names}, {"residues", r.table.residue_names}, {"residue_ids", r.table.residue_ids},
+          {"chains", r.table.chain_ids}, {"bonds", bonds}, {"conformers", r.conformers.size()}, {"xyz", xyz}};
+}
+
+MoleculeRecord from_json(const json& j) {
+  MoleculeRecord r;
+  r.domain = j.at("domain").get<std::string>();
+  r.source = j.at("source").get<std::string>();
+  r.table.atomic_numbers = j.at("z").get<std::vector<int>>();
+  r.table.atom_names = j.at("names").get<std::vector<std::string>>();
+  r.table.residue_names = j.at("residues").get<std::vector<std::string>>();
+  r.table.residue_ids = j.at("residue_ids").get<std::vector<int64_t>>();
+  r.table.chain_ids = j.at("chains").get<std::vector<std::string>>();
+  const auto bonds = j.at("bonds").get<std::vector<int64_t>>();
+  for (size_t k = 0; k + 1 < bonds.size(); k += 2) r.table.bonds.push_back({bonds[k], bonds[k + 1]});
+  const auto xyz = j.at("xyz").get<std::vector<double>>();
+  const size_t n = r.table.size(), count = j.at("conformers").get<size_t>();
+  if (xyz.size() != 3 * n * count) throw InputError("coordinates do not match the atom and conformer counts");
+  r.conformers.resize(count, std::vector<Vec3>(n));
+  for (size_t c = 0; c < count; ++c)
+    for (size_t i = 0; i < n; ++i)
+      for (int d = 0; d < 3; ++d) r.conformers[c][i][d] = xyz[3 * (c * n + i) + d];
+  return r;
+}
+
+}  // namespace
+
+ShardInfo write_shard(const std::string& directory, const std::string& file, const std::vector<MoleculeRecord>& records) {
+  json list = json::array();
+  ShardInfo info;
+  info.file = file;
+  for (const auto& r : records) {
+    list.push_back(to_json(r));
+    ++info.records;
+    info.conformers += static_cast<int64_t>(r.conformers.size());
+  }
+  const auto cbor = json::to_cbor(list);
+  const std::string bytes(cbor.begin(), cbor.end());
+  info.crc32 = crc_hex(bytes);
+  write_file_atomically((std::filesystem::path(directory) / file).string(), bytes);
+  return info;
+}
+
+std::vector<MoleculeRecord> read_shard(const std::string& path, const std::string& expected_crc) {
+  std::string bytes;
+  try {
+    bytes = read_file(path);
+  } catch (const std::exception& e) {
+    throw InputError(std::string("corpus shard: ") + e.what());
+  }
+  if (!expected_crc.empty() && crc_hex(bytes) != expected_crc)
+    throw InputError("corpus shard '" + path + "' is damaged (CRC-32 " + crc_hex(bytes) + ", manifest says " +
+                     expected_crc + "); run `ept prepare` again");
+  std::vector<MoleculeRecord> records;
+  try {
+    for (const auto& j : json::from_cbor(bytes)) records.push_back(from_json(j));
+  } catch (const std::exception& e) {
+    throw InputError("corpus shard '" + path + "' cannot be read: " + e.what());
+  }
+  return records;
+}
+
+void write_manifest(const std::string& directory, const Manifest& m) {
+  json shards = json::array();
+  for (const auto& s : m.shards)
+    shards.push_back({{"file", s.file}, {"records", s.records}, {"conformers", s.conformers}, {"crc32", s.crc32}});
+  const json j = {{"format", "ept-corpus"}, {"version", m.version}, {"shards", shards},
+                  {"records_per_domain", m.records_per_domain}, {"conformers_per_domain", m.conformers_per_domain},
+                  {"failures", m.failures}};
+  write_file_atomically((std::filesystem::path(directory) / "manifest.json").string(), j.dump(1));
+}
+
+Manifest read_manifest(const std::string& directory) {
+  const std::string path = (std::filesystem::path(directory) / "manifest.json").string();
+  if (!std::filesystem::exists(path))
+    throw InputError("'" + directory + "' is not a corpus (no manifest.json); make one with `ept prepare`");
+  Manifest m;
+  try {
+    const json j = json::parse(read_file(path));
+    if (j.at("format") != "ept-corpus") throw InputError("not an ept corpus manifest");
+    m.version = j.at("version").get<int>();
+    if (m.version != 1) throw InputError("unsupported corpus version " + std::to_string(m.version));
+    for (const auto& s : j.at("shards"))
+      m.shards.push_back({s.at("file").get<std::string>(), s.at("records").get<int64_t>(),
+                          s.at("conformers").get<int64_t>(), s.at("crc32").get<std::string>()});
+    m.records_per_domain = j.at("records_per_domain").get<std::map<std::string, int64_t>>();
+    m.conformers_per_domain = j.at("conformers_per_domain").get<std::map<std::string, int64_t>>();
+    m.failures = j.at("failures").get<std::map<std::string, int64_t>>();
+  } catch (const InputError& e) {
+    throw InputError("corpus manifest '" + path + "': " + e.what());
+  } catch (const std::exception& e) {
+    throw InputError("corpus manifest '" + path + "' cannot be read: " + e.what());
+  }
+  return m;
+}
+
+Corpus Corpus::load(const std::string& directory) {
+  Corpus corpus;
+  const Manifest m = read_manifest(directory);
+  for (const auto& s : m.shards) {
+    auto records = read_shard((std::filesystem::path(directory) / s.file).string(), s.crc32);
+    for (auto& r : records) corpus.records.push_back(std::move(r));
+  }
+  corpus.complexes.reserve(corpus.records.size());
+  for (const auto& r : corpus.records) corpus.complexes.push_back(build_complex(r.table));
+  for (size_t k = 0; k < corpus.records.size(); ++k)
+    for (size_t c = 0; c < corpus.records[k].conformers.size(); ++c)
+      corpus.entries.push_back({&corpus.records[k], &corpus.complexes[k], c});
+  return corpus;
+}
+
+}  // namespace ept

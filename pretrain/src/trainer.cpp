@@ -1,0 +1,212 @@
+#include "ept/trainer.h"
+
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/serialize.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "ept/base64.h"
+#include "ept/batch.h"
+#include "ept/checkpoint.h"
+#include "ept/error.h"
+#include "ept/graph.h"
+
+namespace ept {
+namespace {
+
+uint64_t mix(uint64_t a, uint64_t b) {  // splitmix64 of a combined key: independent streams per (seed, index)
+  uint64_t z = a * 0x9E3779B97F4A7C15ull + b + 0x632BE59BD9B4E019ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+torch::Tensor tensor_of(const std::vector<Vec3>& v, torch::Dtype dtype) {
+  std::vector<double> flat;
+  flat.reserve(3 * v.size());
+  for (const auto& p : v) flat.insert(flat.end(), p.begin(), p.end());
+  return torch::from_blob(flat.data(), {static_cast<int64_t>(v.size()), 3}, torch::kFloat64).to(dtype).clone();
+}
+
+}  // namespace
+
+Trainer::Trainer(const Corpus& corpus, const TrainConfig& config, std::string out)
+    : corpus_(corpus), config_(config), out_(std::move(out)) {
+  if (config.steps < 1 || config.atoms_per_batch < 1) throw InputError("pretrain: --steps and --atoms-per-batch must be positive");
+  // Validation by molecule (all conformers together), from a hash of its source: stable across runs.
+  for (size_t k = 0; k < corpus.entries.size(); ++k) {
+    const double u = static_cast<double>(fnv1a(corpus.entries[k].record->source) % 1000000) / 1e6;
+    (u < config.validation_fraction ? validation_ : train_).push_back(k);
+  }
+  if (train_.empty()) throw InputError("pretrain: the corpus has no training molecules");
+  // The batch of every step: epochs of shuffled entries packed up to the atom budget.
+  std::vector<size_t> order;
+  size_t position = 0;
+  int64_t epoch = -1;
+  for (int64_t s = 0; s < config.steps; ++s) {
+    std::vector<size_t> batch;
+    int64_t atoms = 0;
+    while (true) {
+      if (position == order.size()) {
+        if (!batch.empty()) break;  // an epoch ends a batch
+        order = train_;
+        std::mt19937_64 rng(mix(config.seed, static_cast<uint64_t>(++epoch)));
+        std::shuffle(order.begin(), order.end(), rng);
+        position = 0;
+      }
+      const int64_t n = corpus.entries[order[position]].complex->num_atoms();
+      if (!batch.empty() && atoms + n > config.atoms_per_batch) break;
+      batch.push_back(order[position++]);
+      atoms += n;
+    }
+    schedule_.push_back(std::move(batch));
+  }
+  torch::manual_seed(config.seed);
+  model_ = EPTModel(config.model);
+  model_->to(config.dtype);
+  optimizer_ = std::make_unique<torch::optim::AdamW>(
+      model_->parameters(), torch::optim::AdamWOptions(config.learning_rate).weight_decay(config.weight_decay));
+}
+
+double Trainer::learning_rate_at(int64_t step) const {
+  if (step < config_.warmup) return config_.learning_rate * (step + 1) / static_cast<double>(config_.warmup);
+  const double progress = static_cast<double>(step - config_.warmup) / std::max<int64_t>(1, config_.steps - config_.warmup);
+  return config_.learning_rate * 0.5 * (1 + std::cos(M_PI * std::min(1.0, progress)));
+}
+
+torch::Tensor Trainer::loss_on(EPTModel& model, const std::vector<size_t>& entries, uint64_t noise_seed,
+                               bool zero_predictor) {
+  const Noise noise(config_.noise);
+  std::vector<Graph> graphs;
+  std::vector<Perturbation> perturbations;
+  std::vector<const Complex*> complexes;
+  for (size_t k = 0; k < entries.size(); ++k) {
+    const auto& e = corpus_.entries[entries[k]];
+    std::mt19937_64 rng(mix(noise_seed, entries[k]));
+    perturbations.push_back(noise.perturb(*e.complex, e.record->conformers[e.conformer], rng));
+    graphs.push_back(build_graph(*e.complex, perturbations.back().noisy, model->config().graph_options()));
+    complexes.push_back(e.complex);
+  }
+  std::vector<const Graph*> graph_ptrs;
+  for (const auto& g : graphs) graph_ptrs.push_back(&g);
+  const Batch batch = make_batch(complexes, graph_ptrs, config_.dtype);
+  std::vector<Vec3> noisy, atom_target, translation, rotation;
+  std::vector<int64_t> rotatable;
+  for (const auto& p : perturbations) {
+    noisy.insert(noisy.end(), p.noisy.begin(), p.noisy.end());
+    atom_target.insert(atom_target.end(), p.atom_target.begin(), p.atom_target.end());
+    translation.insert(translation.end(), p.translation_target.begin(), p.translation_target.end());
+    rotation.insert(rotation.end(), p.rotation_target.begin(), p.rotation_target.end());
+    rotatable.insert(rotatable.end(), p.rotatable.begin(), p.rotatable.end());
+  }
+  const auto x = tensor_of(noisy, config_.dtype);
+  const auto f = zero_predictor ? torch::zeros_like(x) : model->forward(batch, x).force;
+  const DenoisingTargets targets{tensor_of(atom_target, config_.dtype), tensor_of(translation, config_.dtype),
+                                 tensor_of(rotation, config_.dtype), torch::tensor(rotatable).to(torch::kBool)};
+  return denoising_loss(config_.noise.objective, f, x, batch.atom_block.slice(0, 0, batch.num_real),
+                        batch.num_real_blocks, targets);
+}
+
+double Trainer::validation_loss(EPTModel& model, bool zero_predictor) {
+  if (validation_.empty()) return std::nan("");
+  torch::NoGradGuard no_grad;
+  double total = 0;
+  int64_t count = 0;
+  for (size_t start = 0; start < validation_.size(); start += 16) {
+    const std::vector<size_t> chunk(validation_.begin() + start,
+                                    validation_.begin() + std::min(validation_.size(), start + 16));
+    total += loss_on(model, chunk, mix(config_.seed, 0xFFFFFFFFull), zero_predictor).item<double>() * chunk.size();
+    count += static_cast<int64_t>(chunk.size());
+  }
+  return total / count;
+}
+
+void Trainer::save(const std::string& path, bool with_optimizer) {
+  nlohmann::ordered_json meta = {{"label", "pretrained by block-level denoising"}, {"trained", true},
+                                 {"step", step_}, {"seed", config_.seed}, {"steps", config_.steps},
+                                 {"objective", static_cast<int>(config_.noise.objective)},
+                                 {"sigma_translation", config_.noise.sigma_translation},
+                                 {"sigma_rotation", config_.noise.sigma_rotation},
+                                 {"learning_rate", config_.learning_rate}, {"atoms_per_batch", config_.atoms_per_batch}};
+  if (with_optimizer) {
+    torch::serialize::OutputArchive archive;
+    optimizer_->save(archive);
+    std::ostringstream bytes;
+    archive.save_to(bytes);
+    meta["optimizer"] = base64_encode(bytes.str());
+  }
+  save_checkpoint(model_, path, meta.dump());
+}
+
+void Trainer::run(bool resume, const std::function<void(const StepReport&)>& report, int64_t stop_after) {
+  std::filesystem::create_directories(out_);
+  const std::string checkpoint = (std::filesystem::path(out_) / "checkpoint.ept").string();
+  const std::string metrics_path = (std::filesystem::path(out_) / "metrics.jsonl").string();
+  if (resume && std::filesystem::exists(checkpoint)) {
+    CheckpointInfo info;
+    EPTModel loaded = load_checkpoint(checkpoint, &info);
+    if (info.config.to_json() != config_.model.to_json())
+      throw InputError("pretrain --resume: '" + checkpoint + "' was trained with another model configuration");
+    const auto meta = nlohmann::json::parse(info.metadata);
+    {
+      torch::NoGradGuard no_grad;
+      auto target = model_->named_parameters();
+      for (const auto& p : loaded->named_parameters()) target[p.key()].copy_(p.value());
+    }
+    torch::serialize::InputArchive archive;
+    std::istringstream bytes(base64_decode(meta.at("optimizer").get<std::string>()));
+    archive.load_from(bytes);
+    optimizer_->load(archive);
+    step_ = meta.at("step").get<int64_t>();
+    // Keep the metrics of the steps the checkpoint contains.
+    std::ifstream in(metrics_path);
+    std::string line, kept;
+    while (std::getline(in, line))
+      if (!line.empty() && nlohmann::json::parse(line).at("step").get<int64_t>() <= step_) kept += line + "\n";
+    std::ofstream(metrics_path, std::ios::trunc) << kept;
+  } else {
+    std::ofstream(metrics_path, std::ios::trunc);
+  }
+  std::ofstream metrics(metrics_path, std::ios::app);
+  model_->train();
+  while (step_ < config_.steps) {
+    const auto& entries = schedule_[step_];
+    const double lr = learning_rate_at(step_);
+    for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    optimizer_->zero_grad();
+    const auto loss = loss_on(model_, entries, mix(config_.seed, static_cast<uint64_t>(step_) + 1), false);
+    loss.backward();
+    const double norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), config_.clip_norm);
+    optimizer_->step();
+    ++step_;
+    StepReport r;
+    r.step = step_;
+    r.loss = loss.item<double>();
+    r.learning_rate = lr;
+    r.gradient_norm = norm;
+    for (size_t k : entries) r.atoms += corpus_.entries[k].complex->num_atoms();
+    if (step_ % config_.validate_every == 0 || step_ == config_.steps) r.validation_loss = validation_loss(model_);
+    nlohmann::ordered_json line = {{"step", r.step}, {"loss", r.loss}, {"lr", r.learning_rate},
+                                   {"grad_norm", r.gradient_norm}, {"atoms", r.atoms}};
+    if (r.validation_loss >= 0) line["validation_loss"] = r.validation_loss;
+    metrics << line.dump() << "\n" << std::flush;
+    if (step_ % config_.checkpoint_every == 0 || step_ == config_.steps) save(checkpoint, true);
+    if (report) report(r);
+    if (step_ == stop_after) return;
+  }
+  save((std::filesystem::path(out_) / "model.ept").string(), false);
+}
+
+}  // namespace ept
