@@ -1,13 +1,11 @@
 #include "ept/checkpoint.h"
 
-#include <zlib.h>
-
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "ept/atomic_file.h"
+#include "ept/checksum.h"
 #include "ept/error.h"
 #include "ept/vocabulary.h"
 
@@ -29,20 +27,6 @@ T get(const std::string& in, size_t offset) {
   T value;
   std::memcpy(&value, in.data() + offset, sizeof(T));
   return value;
-}
-
-uint32_t crc(const std::string& bytes, size_t length) {
-  return static_cast<uint32_t>(
-      crc32_z(crc32_z(0L, Z_NULL, 0), reinterpret_cast<const unsigned char*>(bytes.data()), length));
-}
-
-std::string hex(uint32_t v) {
-  std::ostringstream s;
-  s << std::hex;
-  s.width(8);
-  s.fill('0');
-  s << v;
-  return s.str();
 }
 
 const char* dtype_name(torch::Dtype t) { return t == torch::kFloat64 ? "float64" : "float32"; }
@@ -70,7 +54,7 @@ std::string checkpoint_bytes(EPTModel& model, const std::string& metadata_json) 
   put<uint64_t>(out, head.size());
   out += head;
   out += payload;
-  put<uint32_t>(out, crc(out, out.size()));
+  put<uint32_t>(out, crc32_of(out));
   return out;
 }
 
@@ -115,12 +99,12 @@ EPTModel load_checkpoint_bytes(const std::string& bytes, const std::string& labe
   if (size < kPreamble + head_len + sizeof(uint32_t))
     throw CheckpointError(Kind::Truncated, label, "the file ends before its checksum");
   const uint32_t stored = get<uint32_t>(bytes, size - sizeof(uint32_t));
-  const uint32_t computed = crc(bytes, size - sizeof(uint32_t));
+  const uint32_t computed = crc32_of(bytes, size - sizeof(uint32_t));
   if (header_parses && size > expected)
     throw CheckpointError(Kind::Corrupt, label, std::to_string(size - expected) + " unexpected bytes after the end");
   if (stored != computed)
-    throw CheckpointError(Kind::Corrupt, label, "checksum mismatch (stored " + hex(stored) + ", computed " +
-                                                    hex(computed) + "); the file was damaged");
+    throw CheckpointError(Kind::Corrupt, label, "checksum mismatch (stored " + crc32_hex(stored) + ", computed " +
+                                                    crc32_hex(computed) + "); the file was damaged");
   if (!header_parses) throw CheckpointError(Kind::Corrupt, label, "the header is not a valid EPT header");
   const size_t payload_len = header["payload_bytes"].get<size_t>();
   CheckpointInfo meta;
@@ -135,7 +119,7 @@ EPTModel load_checkpoint_bytes(const std::string& bytes, const std::string& labe
     throw CheckpointError(Kind::WrongVersion, label,
                           "vocabulary version " + std::to_string(meta.vocab_version) + " (this build has version " +
                               std::to_string(vocab::kVersion) + ")");
-  meta.checksum = hex(computed);
+  meta.checksum = crc32_hex(computed);
 
   EPTModel model(meta.config);
   auto params = model->named_parameters();

@@ -1,28 +1,16 @@
 #include "ept/dataset.h"
 
-#include <zlib.h>
-
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "ept/atomic_file.h"
+#include "ept/checksum.h"
 #include "ept/error.h"
 
 namespace ept {
 namespace {
 
 using nlohmann::json;
-
-std::string crc_hex(const std::string& bytes) {
-  const auto crc = crc32_z(crc32_z(0L, Z_NULL, 0), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-  std::ostringstream s;
-  s << std::hex;
-  s.width(8);
-  s.fill('0');
-  s << crc;
-  return s.str();
-}
 
 json to_json(const MoleculeRecord& r) {
   std::vector<double> xyz;
@@ -69,7 +57,7 @@ ShardInfo write_shard(const std::string& directory, const std::string& file, con
   }
   const auto cbor = json::to_cbor(list);
   const std::string bytes(cbor.begin(), cbor.end());
-  info.crc32 = crc_hex(bytes);
+  info.crc32 = crc32_hex(crc32_of(bytes));
   write_file_atomically((std::filesystem::path(directory) / file).string(), bytes);
   return info;
 }
@@ -81,8 +69,8 @@ std::vector<MoleculeRecord> read_shard(const std::string& path, const std::strin
   } catch (const std::exception& e) {
     throw InputError(std::string("corpus shard: ") + e.what());
   }
-  if (!expected_crc.empty() && crc_hex(bytes) != expected_crc)
-    throw InputError("corpus shard '" + path + "' is damaged (CRC-32 " + crc_hex(bytes) + ", manifest says " +
+  if (!expected_crc.empty() && crc32_hex(crc32_of(bytes)) != expected_crc)
+    throw InputError("corpus shard '" + path + "' is damaged (CRC-32 " + crc32_hex(crc32_of(bytes)) + ", manifest says " +
                      expected_crc + "); run `ept prepare` again");
   std::vector<MoleculeRecord> records;
   try {

@@ -16,16 +16,11 @@ int init_model(const std::vector<std::string>& args) {
   po::options_description o("options");
   o.add_options()
       ("out,o", po::value(&out)->required(), "checkpoint file to write (atomically)")
-      ("hidden", po::value(&c.hidden)->default_value(c.hidden), "scalar/vector channels d")
-      ("ffn", po::value(&c.ffn)->default_value(c.ffn), "feed-forward width")
-      ("heads", po::value(&c.heads)->default_value(c.heads), "attention heads (d must divide by it)")
-      ("layers", po::value(&c.layers)->default_value(c.layers), "attention + feed-forward blocks")
-      ("radial", po::value(&c.radial)->default_value(c.radial), "radial basis functions")
-      ("cutoff", po::value(&c.cutoff)->default_value(c.cutoff), "cutoff in Å")
       ("attention", po::value(&attention)->default_value(attention), "sparse (cutoff pairs, O(N)) or dense (all pairs)")
       ("dtype", po::value(&dtype)->default_value(dtype), "float32 or float64 weights")
       ("seed", po::value(&seed)->default_value(seed), "random seed of the initialisation")
       ("label", po::value(&label)->default_value(label), "description stored in the model's metadata");
+  add_model_options(o, c);
   po::variables_map vm;
   if (!parse_options("ept init --out MODEL [options]\n\nWrites a randomly initialised EPT model: the start of "
                      "training, and a stand-in where no trained model exists.", o, args, vm))

@@ -33,15 +33,10 @@ int pretrain(const std::vector<std::string>& args) {
       ("objective", po::value(&objective)->default_value(objective), "complete (block translation + rotation), translation, or atom")
       ("sigma-translation", po::value(&c.noise.sigma_translation)->default_value(c.noise.sigma_translation), "Å")
       ("sigma-rotation", po::value(&c.noise.sigma_rotation)->default_value(c.noise.sigma_rotation), "IGSO(3) σ")
-      ("hidden", po::value(&c.model.hidden)->default_value(c.model.hidden), "model width d")
-      ("layers", po::value(&c.model.layers)->default_value(c.model.layers), "attention + feed-forward blocks")
-      ("heads", po::value(&c.model.heads)->default_value(c.model.heads), "attention heads")
-      ("ffn", po::value(&c.model.ffn)->default_value(c.model.ffn), "feed-forward width")
-      ("radial", po::value(&c.model.radial)->default_value(c.model.radial), "radial basis functions")
-      ("cutoff", po::value(&c.model.cutoff)->default_value(c.model.cutoff), "cutoff (Å)")
       ("dtype", po::value(&dtype)->default_value(dtype), "float32 or float64")
       ("seed", po::value(&c.seed)->default_value(c.seed), "seed of initialisation, data order and noise")
       ("threads", po::value(&threads)->default_value(threads), "intra-op threads");
+  add_model_options(o, c.model);
   po::variables_map vm;
   if (!parse_options("ept pretrain --corpus CORPUS --out RUN [options]\n\n"
                      "Block-level denoising pretraining (shared/EPT-SPEC.md): the model's direct force head learns\n"

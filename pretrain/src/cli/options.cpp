@@ -1,8 +1,19 @@
 #include "options.h"
 
+#include "ept/config.h"
 #include "ept/error.h"
 
 namespace ept::cli {
+
+void add_model_options(po::options_description& options, ModelConfig& c) {
+  options.add_options()
+      ("hidden", po::value(&c.hidden)->default_value(c.hidden), "scalar/vector channels d")
+      ("ffn", po::value(&c.ffn)->default_value(c.ffn), "feed-forward width")
+      ("heads", po::value(&c.heads)->default_value(c.heads), "attention heads (d must divide by it)")
+      ("layers", po::value(&c.layers)->default_value(c.layers), "attention + feed-forward blocks")
+      ("radial", po::value(&c.radial)->default_value(c.radial), "radial basis functions")
+      ("cutoff", po::value(&c.cutoff)->default_value(c.cutoff), "cutoff in Å");
+}
 
 bool parse_options(const std::string& usage, po::options_description& options, const std::vector<std::string>& args,
                    po::variables_map& vm) {
