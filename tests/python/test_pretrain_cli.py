@@ -43,3 +43,42 @@ def test_bad_corpus_and_options_are_named(tmp_path):
     result = subprocess.run([ept_binary(), "pretrain", "--corpus", str(FIXTURES / "corpus"), "--out",
                              str(tmp_path / "run"), "--objective", "spin"], capture_output=True, text=True)
     assert result.returncode != 0 and "unknown objective 'spin'" in result.stderr
+
+
+def test_prepare_builds_every_domain_and_counts_failures(tmp_path):
+    import numpy as np
+    import openmm.app as app
+    import openmm.unit as unit
+
+    pdb = app.PDBFile(str(FIXTURES / "peptide_AGS.pdb"))
+    dcd = tmp_path / "frames.dcd"
+    with open(dcd, "wb") as f:
+        writer = app.DCDFile(f, pdb.topology, 0.001)
+        x = np.array(pdb.positions.value_in_unit(unit.nanometer))
+        for k in range(6):
+            writer.writeModel((x + 0.001 * k) * unit.nanometer)
+    smiles = tmp_path / "mols.smi"
+    smiles.write_text("CCO ethanol\nC1CC not-a-ring\n# a comment\nc1ccccc1O phenol\n")
+    out = tmp_path / "corpus"
+    result = subprocess.run([ept_binary(), "prepare", "--out", str(out), "--smiles", str(smiles), "--peptides", "3",
+                             "--pdb", str(FIXTURES / "peptide_AGS.pdb"), "--crop", "2",
+                             "--md", f"{FIXTURES / 'peptide_AGS.pdb'}:{dcd}", "--md-stride", "2",
+                             "--conformers", "2", "--threads", "2"], capture_output=True, text=True, check=True)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["records_per_domain"] == {"small-molecule": 2, "peptide": 3, "protein-fragment": 1, "md-frame": 1}
+    assert manifest["conformers_per_domain"]["md-frame"] == 3
+    assert manifest["conformers_per_domain"]["small-molecule"] == 4
+    assert manifest["failures"] == {"SMILES did not parse or sanitise": 1}
+    assert "skipped 1" in result.stdout
+    # The corpus trains.
+    subprocess.run([ept_binary(), "pretrain", "--corpus", str(out), "--out", str(tmp_path / "run"), "--steps", "3",
+                    "--hidden", "16", "--ffn", "32", "--heads", "2", "--layers", "1", "--radial", "8"],
+                   check=True, capture_output=True)
+    # A damaged shard is named.
+    shard = out / manifest["shards"][0]["file"]
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    result = subprocess.run([ept_binary(), "pretrain", "--corpus", str(out), "--out", str(tmp_path / "run2")],
+                            capture_output=True, text=True)
+    assert result.returncode != 0 and "is damaged" in result.stderr and shard.name in result.stderr

@@ -1,0 +1,155 @@
+#include "corpus_sources.h"
+
+#include <GraphMol/DistGeomHelpers/Embedder.h>
+#include <GraphMol/FileParsers/SequenceParsers.h>
+#include <GraphMol/ForceFieldHelpers/MMFF/MMFF.h>
+#include <GraphMol/MolOps.h>
+#include <GraphMol/ROMol.h>
+#include <GraphMol/SmilesParse/SmilesParse.h>
+
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+
+#include "ept/dcd.h"
+#include "ept/structure_io.h"
+
+namespace ept::cli {
+namespace {
+
+// Hydrogens, ETKDG conformers, MMFF relaxation; the record takes the molecule's atoms and every conformer.
+SourceOutcome conformers_of(RDKit::RWMol& mol, const std::string& domain, const std::string& source, int conformers,
+                            int seed) {
+  RDKit::DGeomHelpers::EmbedParameters params = RDKit::DGeomHelpers::ETKDGv3;
+  params.randomSeed = seed;
+  params.numThreads = 1;
+  const auto ids = RDKit::DGeomHelpers::EmbedMultipleConfs(mol, conformers, params);
+  if (ids.empty()) return {false, "ETKDG embedding failed", {}};
+  std::vector<std::pair<int, double>> results;
+  try {
+    RDKit::MMFF::MMFFOptimizeMoleculeConfs(mol, results, 1, 500);
+  } catch (const std::exception&) {
+    return {false, "MMFF setup failed", {}};
+  }
+  SourceOutcome out{true, "", {}};
+  out.record.domain = domain;
+  out.record.source = source;
+  for (int id : ids) {
+    const Structure s = structure_from_rdkit(mol, id);
+    out.record.table = s.table;
+    out.record.conformers.push_back(s.positions);
+  }
+  return out;
+}
+
+bool is_water(const std::string& residue) {
+  static const std::set<std::string> names = {"HOH", "WAT", "H2O", "SOL", "TIP3", "DOD"};
+  return names.count(residue) > 0;
+}
+
+}  // namespace
+
+SourceOutcome small_molecule(const std::string& smiles, int conformers, int seed) {
+  std::unique_ptr<RDKit::RWMol> mol;
+  try {
+    mol.reset(RDKit::SmilesToMol(smiles));
+  } catch (const std::exception&) {
+    mol.reset();
+  }
+  if (!mol) return {false, "SMILES did not parse or sanitise", {}};
+  RDKit::MolOps::addHs(*mol);
+  return conformers_of(*mol, "small-molecule", smiles, conformers, seed);
+}
+
+SourceOutcome peptide(const std::string& sequence, int conformers, int seed) {
+  std::unique_ptr<RDKit::RWMol> mol;
+  try {
+    mol.reset(RDKit::SequenceToMol(sequence, /*sanitize=*/true, /*lowerD=*/false));
+  } catch (const std::exception&) {
+    mol.reset();
+  }
+  if (!mol || mol->getNumAtoms() == 0) return {false, "sequence did not give a peptide", {}};
+  RDKit::MolOps::addHs(*mol, false, false, nullptr, /*addResidueInfo=*/true);
+  return conformers_of(*mol, "peptide", sequence, conformers, seed);
+}
+
+std::vector<SourceOutcome> protein_fragments(const std::string& pdb, int residues) {
+  std::vector<SourceOutcome> out;
+  Structure s;
+  try {
+    s = read_pdb(pdb);
+  } catch (const std::exception& e) {
+    out.push_back({false, "PDB file unreadable", {}});
+    return out;
+  }
+  const AtomTable& t = s.table;
+  if (t.residue_names.empty()) return {{false, "PDB file without residues", {}}};
+  // Residues in file order (runs of equal chain, id, name), waters left out.
+  std::vector<std::vector<int64_t>> groups;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (is_water(t.residue_names[i])) continue;
+    const bool same = !groups.empty() && t.residue_ids[groups.back().back()] == t.residue_ids[i] &&
+                      t.chain_ids[groups.back().back()] == t.chain_ids[i] &&
+                      t.residue_names[groups.back().back()] == t.residue_names[i];
+    if (!same) groups.emplace_back();
+    groups.back().push_back(static_cast<int64_t>(i));
+  }
+  for (size_t start = 0; start + residues <= groups.size(); start += residues) {
+    std::map<int64_t, int64_t> local;
+    SourceOutcome o{true, "", {}};
+    MoleculeRecord& r = o.record;
+    r.domain = "protein-fragment";
+    r.source = pdb + ":residues " + std::to_string(start) + "-" + std::to_string(start + residues - 1);
+    std::vector<Vec3> conformer;
+    for (size_t g = start; g < start + residues; ++g)
+      for (int64_t i : groups[g]) {
+        local[i] = static_cast<int64_t>(r.table.size());
+        r.table.atomic_numbers.push_back(t.atomic_numbers[i]);
+        r.table.atom_names.push_back(t.atom_names[i]);
+        r.table.residue_names.push_back(t.residue_names[i]);
+        r.table.residue_ids.push_back(t.residue_ids[i]);
+        r.table.chain_ids.push_back(t.chain_ids[i]);
+        conformer.push_back(s.positions[i]);
+      }
+    for (auto [a, b] : t.bonds)
+      if (local.count(a) && local.count(b)) r.table.bonds.push_back({local[a], local[b]});
+    r.conformers.push_back(std::move(conformer));
+    try {
+      build_complex(r.table);  // reject windows the block builder refuses (unknown elements)
+    } catch (const std::exception&) {
+      o = {false, "fragment with atoms the vocabulary lacks", {}};
+    }
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+SourceOutcome md_frames(const std::string& pdb, const std::string& dcd, int stride) {
+  SourceOutcome o{true, "", {}};
+  o.record.domain = "md-frame";
+  o.record.source = dcd;
+  o.record.table = read_pdb(pdb).table;
+  DcdReader reader(dcd);
+  if (reader.num_atoms() != static_cast<int64_t>(o.record.table.size()))
+    return {false, "MD trajectory and topology disagree on the atom count", {}};
+  DcdFrame frame;
+  for (int64_t k = 0; reader.read(frame); ++k)
+    if (k % stride == 0) o.record.conformers.push_back(frame.positions);
+  if (o.record.conformers.empty()) return {false, "MD trajectory without frames", {}};
+  return o;
+}
+
+std::vector<std::string> random_peptide_sequences(int count, int seed) {
+  static const std::string letters = "ACDEFGHIKLMNPQRSTVWY";
+  std::mt19937_64 rng(static_cast<uint64_t>(seed));
+  std::uniform_int_distribution<int> length(3, 8), letter(0, 19);
+  std::vector<std::string> sequences(count);
+  for (auto& s : sequences) {
+    const int n = length(rng);
+    for (int k = 0; k < n; ++k) s += letters[letter(rng)];
+  }
+  return sequences;
+}
+
+}  // namespace ept::cli

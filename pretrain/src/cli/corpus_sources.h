@@ -1,0 +1,28 @@
+#pragma once
+// Where pretraining molecules come from: each function returns one record, or a failure reason.
+#include <string>
+#include <vector>
+
+#include "ept/dataset.h"
+
+namespace ept::cli {
+
+struct SourceOutcome {
+  bool ok = false;
+  std::string failure;  // reason when not ok
+  MoleculeRecord record;
+};
+
+/// A small molecule from SMILES: hydrogens added, `conformers` ETKDG conformers, each relaxed with MMFF.
+SourceOutcome small_molecule(const std::string& smiles, int conformers, int seed);
+/// A peptide from its one-letter sequence (RDKit), hydrogens added with residue information, conformers as above.
+SourceOutcome peptide(const std::string& sequence, int conformers, int seed);
+/// Local scopes of a PDB file: windows of `residues` consecutive residues (waters left out), one record each.
+std::vector<SourceOutcome> protein_fragments(const std::string& pdb, int residues);
+/// Frames of an MD trajectory (DCD) of the atoms of `pdb`: one record, every `stride`-th frame a conformer.
+SourceOutcome md_frames(const std::string& pdb, const std::string& dcd, int stride);
+
+/// `count` random sequences of 3 to 8 amino acids (deterministic for a seed).
+std::vector<std::string> random_peptide_sequences(int count, int seed);
+
+}  // namespace ept::cli
