@@ -355,7 +355,7 @@ TEST_P(EPTForceTest, NeighbourListReuseGivesTheSameResultsAsFreshLists) {
   }
 }
 
-TEST_P(EPTForceTest, DescriptorsAreInvariantAndReuseTheLastEvaluation) {
+TEST_P(EPTForceTest, DescriptorsHaveTheirShapesAndAreInvariantToRigidMotion) {
   const Molecule m = molecule("CC(=O)NC(C)C(=O)NC");
   System system = make_system(m.positions.size());
   EPTForce* force = make_force(m.structure.table);
