@@ -42,8 +42,8 @@ torch::Tensor tensor_of(const std::vector<Vec3>& v, torch::Dtype dtype) {
 
 }  // namespace
 
-Trainer::Trainer(const Corpus& corpus, const TrainConfig& config, std::string out)
-    : corpus_(corpus), config_(config), out_(std::move(out)) {
+Trainer::Trainer(const Corpus& corpus, const TrainConfig& config, std::string out, DataParallel* parallel)
+    : corpus_(corpus), config_(config), out_(std::move(out)), parallel_(parallel) {
   if (config.steps < 1 || config.atoms_per_batch < 1) throw InputError("pretrain: --steps and --atoms-per-batch must be positive");
   // Validation by molecule (all conformers together), from a hash of its source: stable across runs.
   for (size_t k = 0; k < corpus.entries.size(); ++k) {
@@ -151,7 +151,9 @@ void Trainer::save(const std::string& path, bool with_optimizer) {
 }
 
 void Trainer::run(bool resume, const std::function<void(const StepReport&)>& report, int64_t stop_after) {
-  std::filesystem::create_directories(out_);
+  const bool writer = !parallel_ || parallel_->rank() == 0;
+  if (writer) std::filesystem::create_directories(out_);
+  if (parallel_) parallel_->barrier();
   const std::string checkpoint = (std::filesystem::path(out_) / "checkpoint.ept").string();
   const std::string metrics_path = (std::filesystem::path(out_) / "metrics.jsonl").string();
   if (resume && std::filesystem::exists(checkpoint)) {
@@ -171,33 +173,54 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
     optimizer_->load(archive);
     step_ = meta.at("step").get<int64_t>();
     // Keep the metrics of the steps the checkpoint contains.
-    std::ifstream in(metrics_path);
-    std::string line, kept;
-    while (std::getline(in, line))
-      if (!line.empty() && nlohmann::json::parse(line).at("step").get<int64_t>() <= step_) kept += line + "\n";
-    std::ofstream(metrics_path, std::ios::trunc) << kept;
-  } else {
+    if (writer) {
+      std::ifstream in(metrics_path);
+      std::string line, kept;
+      while (std::getline(in, line))
+        if (!line.empty() && nlohmann::json::parse(line).at("step").get<int64_t>() <= step_) kept += line + "\n";
+      std::ofstream(metrics_path, std::ios::trunc) << kept;
+    }
+  } else if (writer) {
     std::ofstream(metrics_path, std::ios::trunc);
   }
-  std::ofstream metrics(metrics_path, std::ios::app);
+  if (parallel_) parallel_->broadcast(model_->parameters());  // every process starts from rank 0's weights
+  std::ofstream metrics;
+  if (writer) metrics.open(metrics_path, std::ios::app);
   model_->train();
   while (step_ < config_.steps) {
     const auto& entries = schedule_[step_];
     const double lr = learning_rate_at(step_);
     for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     optimizer_->zero_grad();
-    const auto loss = loss_on(model_, entries, mix(config_.seed, static_cast<uint64_t>(step_) + 1), false);
-    loss.backward();
+    // This process's share of the batch (all of it on one process).
+    std::vector<size_t> mine;
+    for (size_t k = 0; k < entries.size(); ++k)
+      if (!parallel_ || static_cast<int>(k % parallel_->world_size()) == parallel_->rank()) mine.push_back(entries[k]);
+    double loss_value = 0;
+    if (!mine.empty()) {
+      const auto loss = loss_on(model_, mine, mix(config_.seed, static_cast<uint64_t>(step_) + 1), false);
+      loss.backward();
+      loss_value = loss.item<double>();
+    }
+    if (parallel_) {
+      parallel_->average_gradients(model_->parameters());
+      loss_value = parallel_->sum(loss_value) / parallel_->world_size();
+    }
     const double norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), config_.clip_norm);
     optimizer_->step();
     ++step_;
     StepReport r;
     r.step = step_;
-    r.loss = loss.item<double>();
+    r.loss = loss_value;
     r.learning_rate = lr;
     r.gradient_norm = norm;
     for (size_t k : entries) r.atoms += corpus_.entries[k].complex->num_atoms();
-    if (step_ % config_.validate_every == 0 || step_ == config_.steps) r.validation_loss = validation_loss(model_);
+    if (writer && (step_ % config_.validate_every == 0 || step_ == config_.steps)) r.validation_loss = validation_loss(model_);
+    if (!writer) {
+      if (report) report(r);
+      if (step_ == stop_after) return;
+      continue;
+    }
     nlohmann::ordered_json line = {{"step", r.step}, {"loss", r.loss}, {"lr", r.learning_rate},
                                    {"grad_norm", r.gradient_norm}, {"atoms", r.atoms}};
     if (r.validation_loss >= 0) line["validation_loss"] = r.validation_loss;
@@ -206,6 +229,7 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
     if (report) report(r);
     if (step_ == stop_after) return;
   }
+  if (!writer) return;
   save((std::filesystem::path(out_) / "model.ept").string(), false);
 }
 

@@ -1,12 +1,14 @@
 """`ept pretrain` killed with SIGKILL and resumed ends where an uninterrupted run ends, byte for byte."""
 import json
+import os
 import signal
+import socket
 import subprocess
 import time
 
 import pytest
 
-from conftest import FIXTURES, ept_binary
+from conftest import BUILD, FIXTURES, ept_binary
 
 ARGS = ["--corpus", str(FIXTURES / "corpus"), "--steps", "60", "--checkpoint-every", "5", "--atoms-per-batch", "120",
         "--hidden", "16", "--ffn", "32", "--heads", "2", "--layers", "2", "--radial", "8", "--dtype", "float64",
@@ -82,3 +84,36 @@ def test_prepare_builds_every_domain_and_counts_failures(tmp_path):
     result = subprocess.run([ept_binary(), "pretrain", "--corpus", str(out), "--out", str(tmp_path / "run2")],
                             capture_output=True, text=True)
     assert result.returncode != 0 and "is damaged" in result.stderr and shard.name in result.stderr
+
+
+def launch_two(command, env_extra):
+    """Starts ranks 0 and 1 of ``command``; returns their (returncode, output)."""
+    processes = []
+    for rank in (0, 1):
+        env = dict(os.environ, WORLD_SIZE="2", RANK=str(rank), **env_extra)
+        processes.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                          text=True))
+    return [(p.wait(timeout=120), p.stdout.read()) for p in processes]
+
+
+def test_two_processes_average_gradients_like_one_process_on_the_union(tmp_path):
+    check = str(BUILD / "bin" / "data_parallel_check")
+    for rank, (code, output) in enumerate(launch_two([check], {"EPT_STORE_FILE": str(tmp_path / "store")})):
+        assert code == 0, output
+        assert f"rank {rank}: max |averaged − union| / max |union| = " in output
+
+
+def test_pretrain_runs_data_parallel_over_a_tcp_store(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = tmp_path / "run"
+    results = launch_two([ept_binary(), "pretrain", "--out", str(run)] + ARGS[:2] + ["--steps", "4"] + ARGS[4:],
+                         {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
+    assert all(code == 0 for code, _ in results), results
+    assert (run / "model.ept").exists()
+    assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [1, 2, 3, 4]
+    result = subprocess.run([ept_binary(), "pretrain", "--out", str(tmp_path / "x")] + ARGS,
+                            env=dict(os.environ, WORLD_SIZE="2", RANK="5", EPT_STORE_FILE=str(tmp_path / "s")),
+                            capture_output=True, text=True)
+    assert result.returncode != 0 and "RANK=5" in result.stderr

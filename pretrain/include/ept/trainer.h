@@ -13,6 +13,7 @@
 
 #include "ept/config.h"
 #include "ept/dataset.h"
+#include "ept/distributed.h"
 #include "ept/model.h"
 #include "ept/noise.h"
 
@@ -44,23 +45,28 @@ struct StepReport {
 class Trainer {
  public:
   /// `out`: directory for checkpoint.ept (latest, with optimizer state), model.ept (final) and metrics.jsonl.
-  Trainer(const Corpus& corpus, const TrainConfig& config, std::string out);
+  /// With `parallel`, each process takes its share of every batch, gradients are averaged over processes, and
+  /// rank 0 alone validates and writes files.
+  Trainer(const Corpus& corpus, const TrainConfig& config, std::string out, DataParallel* parallel = nullptr);
   /// Trains to config.steps (or stops after `stop_after` steps, as an interruption would); with `resume`,
   /// continues from out/checkpoint.ept. `report` sees every step.
   void run(bool resume, const std::function<void(const StepReport&)>& report = {}, int64_t stop_after = -1);
   /// Mean validation loss of `model` (the zero predictor when `zero_predictor`), with fixed noise.
   double validation_loss(EPTModel& model, bool zero_predictor = false);
   EPTModel& model() { return model_; }
+  /// The objective's loss on corpus entries, with the noise drawn from `noise_seed`.
+  torch::Tensor loss_on(EPTModel& model, const std::vector<size_t>& entries, uint64_t noise_seed,
+                        bool zero_predictor = false);
   int64_t step() const { return step_; }
 
  private:
   double learning_rate_at(int64_t step) const;
-  torch::Tensor loss_on(EPTModel& model, const std::vector<size_t>& entries, uint64_t noise_seed, bool zero_predictor);
   void save(const std::string& path, bool with_optimizer);
 
   const Corpus& corpus_;
   TrainConfig config_;
   std::string out_;
+  DataParallel* parallel_;
   std::vector<size_t> train_, validation_;
   std::vector<std::vector<size_t>> schedule_;  // entries of the batch of each step
   EPTModel model_{nullptr};

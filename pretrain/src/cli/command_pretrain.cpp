@@ -41,7 +41,8 @@ int pretrain(const std::vector<std::string>& args) {
   if (!parse_options("ept pretrain --corpus CORPUS --out RUN [options]\n\n"
                      "Block-level denoising pretraining (shared/EPT-SPEC.md): the model's direct force head learns\n"
                      "to undo random block translations and IGSO(3) rotations. Checkpoints are atomic; --resume\n"
-                     "continues exactly where the last checkpoint left off.",
+                     "continues exactly where the last checkpoint left off. Data-parallel over processes like torchrun:\n"
+                     "RANK, WORLD_SIZE and MASTER_ADDR/MASTER_PORT (or EPT_STORE_FILE) in the environment.",
                      o, args, vm))
     return 0;
   c.noise.objective = objective_from_name(objective);
@@ -51,7 +52,12 @@ int pretrain(const std::vector<std::string>& args) {
   torch::set_num_threads(threads);
   c.model.validate();
   const Corpus corpus = Corpus::load(corpus_dir);
-  Trainer trainer(corpus, c, out);
+  const auto parallel = DataParallel::from_environment();  // RANK, WORLD_SIZE, MASTER_ADDR/PORT or EPT_STORE_FILE
+  Trainer trainer(corpus, c, out, parallel.get());
+  if (parallel && parallel->rank() != 0) {
+    trainer.run(resume);
+    return 0;
+  }
   Progress progress("steps", c.steps);
   double last_validation = -1;
   trainer.run(resume, [&](const StepReport& r) {
