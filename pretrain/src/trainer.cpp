@@ -181,7 +181,11 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
       std::ofstream(metrics_path, std::ios::trunc) << kept;
     }
   } else if (writer) {
-    std::ofstream(metrics_path, std::ios::trunc);
+    // Step 0: the untrained model and the zero predictor, the baselines every later validation compares with.
+    std::ofstream(metrics_path, std::ios::trunc)
+        << nlohmann::ordered_json{{"step", 0}, {"validation_loss", validation_loss(model_)},
+                                  {"zero_predictor_validation_loss", validation_loss(model_, true)}}.dump()
+        << "\n";
   }
   if (parallel_) parallel_->broadcast(model_->parameters());  // every process starts from rank 0's weights
   std::ofstream metrics;

@@ -23,7 +23,7 @@ def test_kill_and_resume_gives_the_uninterrupted_model(tmp_path):
     metrics = killed / "metrics.jsonl"
     deadline = time.time() + 60
     while time.time() < deadline:
-        if metrics.exists() and len(metrics.read_text().splitlines()) >= 23:
+        if metrics.exists() and len(metrics.read_text().splitlines()) >= 24:
             break
         time.sleep(0.01)
     process.send_signal(signal.SIGKILL)
@@ -35,7 +35,7 @@ def test_kill_and_resume_gives_the_uninterrupted_model(tmp_path):
                    capture_output=True)
     assert (killed / "model.ept").read_bytes() == (straight / "model.ept").read_bytes()
     steps = [json.loads(line)["step"] for line in (killed / "metrics.jsonl").read_text().splitlines()]
-    assert steps == list(range(1, 61))
+    assert steps == list(range(0, 61))
 
 
 def test_bad_corpus_and_options_are_named(tmp_path):
@@ -112,7 +112,7 @@ def test_pretrain_runs_data_parallel_over_a_tcp_store(tmp_path):
                          {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
     assert all(code == 0 for code, _ in results), results
     assert (run / "model.ept").exists()
-    assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [1, 2, 3, 4]
+    assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [0, 1, 2, 3, 4]
     result = subprocess.run([ept_binary(), "pretrain", "--out", str(tmp_path / "x")] + ARGS,
                             env=dict(os.environ, WORLD_SIZE="2", RANK="5", EPT_STORE_FILE=str(tmp_path / "s")),
                             capture_output=True, text=True)

@@ -18,5 +18,6 @@ int info(const std::vector<std::string>& args);
 int describe(const std::vector<std::string>& args);
 int prepare(const std::vector<std::string>& args);
 int pretrain(const std::vector<std::string>& args);
+int validate(const std::vector<std::string>& args);
 
 }  // namespace ept::cli
