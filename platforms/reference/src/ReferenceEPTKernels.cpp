@@ -87,8 +87,9 @@ struct ReferenceCalcEPTForceKernel::State {
     x.set_requires_grad(gradient);
     torch::AutoGradMode grad_mode(gradient);
     ept::ModelOutput out = model->forward(batch, x);
+    // Keep only detached features: holding `out` would keep this step's autograd graph alive until the next.
     evaluated_positions = flat;
-    evaluated = out;
+    evaluated = ept::ModelOutput();
     evaluated.scalars = out.scalars.detach();
     evaluated.vectors = out.vectors.detach();
     return {out, x};
