@@ -1,5 +1,7 @@
 #include "ept/geometry.h"
 
+#include <cstring>
+
 namespace ept {
 
 torch::Tensor envelope(const torch::Tensor& s) {
@@ -14,6 +16,14 @@ torch::Tensor radial_basis(const torch::Tensor& r, double cutoff, int64_t num_ba
   const double width = 1.0 / static_cast<double>(num_basis - 1);
   const auto z = (s.unsqueeze(-1) - centers) / width;
   return envelope(s).unsqueeze(-1) * torch::exp(-0.5 * z * z);
+}
+
+static_assert(sizeof(Vec3) == 3 * sizeof(double), "Vec3 must be three packed doubles");
+
+torch::Tensor vec3_tensor(const std::vector<Vec3>& positions, torch::Dtype dtype) {
+  auto t = torch::empty({static_cast<int64_t>(positions.size()), 3}, torch::kFloat64);
+  std::memcpy(t.data_ptr<double>(), positions.data(), positions.size() * sizeof(Vec3));
+  return t.to(dtype);
 }
 
 torch::Tensor all_positions(const Batch& batch, const torch::Tensor& real_positions) {

@@ -1,5 +1,7 @@
 #include "ept/potential.h"
 
+#include "ept/geometry.h"
+
 #include <torch/autograd.h>
 
 namespace ept {
@@ -11,10 +13,7 @@ EnergyForces evaluate(EPTModel& model, const Complex& complex, const std::vector
   const auto dtype = model_dtype(model);
   const Graph graph = build_graph(complex, positions, model->config().graph_options(box));
   const Batch batch = make_batch({&complex}, {&graph}, dtype);
-  std::vector<double> flat;
-  flat.reserve(3 * positions.size());
-  for (const auto& p : positions) flat.insert(flat.end(), p.begin(), p.end());
-  auto x = torch::from_blob(flat.data(), {static_cast<int64_t>(positions.size()), 3}, torch::kFloat64).to(dtype);
+  auto x = vec3_tensor(positions, dtype);
   x.set_requires_grad(mode == ForceMode::Conservative);
   const ModelOutput out = model->forward(batch, x);
   EnergyForces result;

@@ -14,6 +14,7 @@
 #include "ept/base64.h"
 #include "ept/batch.h"
 #include "ept/checkpoint.h"
+#include "ept/geometry.h"
 #include "ept/error.h"
 #include "ept/graph.h"
 
@@ -33,17 +34,11 @@ uint64_t fnv1a(const std::string& s) {
   return h;
 }
 
-torch::Tensor tensor_of(const std::vector<Vec3>& v, torch::Dtype dtype) {
-  std::vector<double> flat;
-  flat.reserve(3 * v.size());
-  for (const auto& p : v) flat.insert(flat.end(), p.begin(), p.end());
-  return torch::from_blob(flat.data(), {static_cast<int64_t>(v.size()), 3}, torch::kFloat64).to(dtype).clone();
-}
 
 }  // namespace
 
 Trainer::Trainer(const Corpus& corpus, const TrainConfig& config, std::string out, DataParallel* parallel)
-    : corpus_(corpus), config_(config), out_(std::move(out)), parallel_(parallel) {
+    : corpus_(corpus), config_(config), out_(std::move(out)), parallel_(parallel), noise_(config.noise) {
   if (config.steps < 1 || config.atoms_per_batch < 1) throw InputError("pretrain: --steps and --atoms-per-batch must be positive");
   // Validation by molecule (all conformers together), from a hash of its source: stable across runs.
   for (size_t k = 0; k < corpus.entries.size(); ++k) {
@@ -88,14 +83,13 @@ double Trainer::learning_rate_at(int64_t step) const {
 
 torch::Tensor Trainer::loss_on(EPTModel& model, const std::vector<size_t>& entries, uint64_t noise_seed,
                                bool zero_predictor) {
-  const Noise noise(config_.noise);
   std::vector<Graph> graphs;
   std::vector<Perturbation> perturbations;
   std::vector<const Complex*> complexes;
   for (size_t k = 0; k < entries.size(); ++k) {
     const auto& e = corpus_.entries[entries[k]];
     std::mt19937_64 rng(mix(noise_seed, entries[k]));
-    perturbations.push_back(noise.perturb(*e.complex, e.record->conformers[e.conformer], rng));
+    perturbations.push_back(noise_.perturb(*e.complex, e.record->conformers[e.conformer], rng));
     graphs.push_back(build_graph(*e.complex, perturbations.back().noisy, model->config().graph_options()));
     complexes.push_back(e.complex);
   }
@@ -111,10 +105,10 @@ torch::Tensor Trainer::loss_on(EPTModel& model, const std::vector<size_t>& entri
     rotation.insert(rotation.end(), p.rotation_target.begin(), p.rotation_target.end());
     rotatable.insert(rotatable.end(), p.rotatable.begin(), p.rotatable.end());
   }
-  const auto x = tensor_of(noisy, config_.dtype);
+  const auto x = vec3_tensor(noisy, config_.dtype);
   const auto f = zero_predictor ? torch::zeros_like(x) : model->forward(batch, x).force;
-  const DenoisingTargets targets{tensor_of(atom_target, config_.dtype), tensor_of(translation, config_.dtype),
-                                 tensor_of(rotation, config_.dtype), torch::tensor(rotatable).to(torch::kBool)};
+  const DenoisingTargets targets{vec3_tensor(atom_target, config_.dtype), vec3_tensor(translation, config_.dtype),
+                                 vec3_tensor(rotation, config_.dtype), torch::tensor(rotatable).to(torch::kBool)};
   return denoising_loss(config_.noise.objective, f, x, batch.atom_block.slice(0, 0, batch.num_real),
                         batch.num_real_blocks, targets);
 }

@@ -20,6 +20,7 @@
 
 #include "ept/allocator.h"
 #include "ept/batch.h"
+#include "ept/geometry.h"
 #include "ept/graph.h"
 #include "ept/model.h"
 
@@ -104,9 +105,7 @@ int main(int argc, char** argv) {
     const ept::Graph g = ept::build_graph(complex, x, config.graph_options(box));
     const ept::Batch b = ept::make_batch({&complex}, {&g}, torch::kFloat32);
     auto t1 = Clock::now();
-    std::vector<double> flat;
-    for (const auto& p : x) flat.insert(flat.end(), p.begin(), p.end());
-    auto pos = torch::from_blob(flat.data(), {static_cast<int64_t>(x.size()), 3}, torch::kFloat64).to(torch::kFloat32);
+    auto pos = ept::vec3_tensor(x, torch::kFloat32);
     {
       torch::NoGradGuard no_grad;
       model->forward(b, pos);

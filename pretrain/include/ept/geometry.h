@@ -2,7 +2,10 @@
 // Pair geometry shared by every layer: relative vectors, distances, the smooth envelope and the radial basis.
 #include <torch/types.h>
 
+#include <vector>
+
 #include "ept/batch.h"
+#include "ept/neighbors.h"
 
 namespace ept {
 
@@ -18,6 +21,9 @@ struct PairGeometry {
   torch::Tensor basis;     // [P, K]
   torch::Tensor weight;    // [P]     u(r/cutoff) for enveloped pairs, 1 otherwise
 };
+
+/// 3-vectors (positions in Å, displacements, targets) as an [N, 3] tensor of `dtype` that owns its memory.
+torch::Tensor vec3_tensor(const std::vector<Vec3>& positions, torch::Dtype dtype);
 
 /// Positions of all atoms (global atoms at their segment centroids) from real-atom positions [R, 3].
 torch::Tensor all_positions(const Batch& batch, const torch::Tensor& real_positions);

@@ -67,6 +67,7 @@ class Trainer {
   TrainConfig config_;
   std::string out_;
   DataParallel* parallel_;
+  Noise noise_;  // tabulates IGSO(3) once, not at every step
   std::vector<size_t> train_, validation_;
   std::vector<std::vector<size_t>> schedule_;  // entries of the batch of each step
   EPTModel model_{nullptr};

@@ -8,6 +8,7 @@
 #include "ept/dcd.h"
 #include "ept/descriptors.h"
 #include "ept/error.h"
+#include "ept/geometry.h"
 #include "ept/npy.h"
 #include "ept/structure_io.h"
 #include "options.h"
@@ -58,16 +59,16 @@ int describe(const std::vector<std::string>& args) {
   auto flush = [&] {
     if (chunk.empty()) return;
     std::vector<Graph> graphs;
-    std::vector<double> flat;
+    std::vector<Vec3> positions;
     for (const auto& f : chunk) {
       graphs.push_back(build_graph(complex, f.positions, model->config().graph_options(f.box)));
-      for (const auto& p : f.positions) flat.insert(flat.end(), p.begin(), p.end());
+      positions.insert(positions.end(), f.positions.begin(), f.positions.end());
     }
     std::vector<const Complex*> cs(chunk.size(), &complex);
     std::vector<const Graph*> gs;
     for (const auto& g : graphs) gs.push_back(&g);
     const Batch b = make_batch(cs, gs, dtype);
-    const auto x = torch::from_blob(flat.data(), {static_cast<int64_t>(flat.size() / 3), 3}, torch::kFloat64).to(dtype);
+    const auto x = vec3_tensor(positions, dtype);
     const auto d = descriptors(model->forward(b, x), b, level, model->config().vector_eps).to(torch::kFloat64).contiguous();
     values.insert(values.end(), d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
     frames += static_cast<int64_t>(chunk.size());
