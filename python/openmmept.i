@@ -1,15 +1,22 @@
-// SWIG interface of the C++ EPTForce, the module openmmept.binding. Users import `openmmept`.
+// SWIG interface of the C++ EPTForce, the module openmmept.binding, generated against OpenMM's own SWIG interface
+// files (the openmm wheel's include/swig): EPTForce is an openmm.Force that System.addForce, XmlSerializer and
+// copy accept like any other. Users import `openmmept`.
 %module(package="openmmept") binding
 
+%import(module="openmm") "swig/OpenMMSwigHeaders.i"
+%include "swig/typemaps.i"
 %include "std_string.i"
 %include "std_vector.i"
 %include "std_pair.i"
 %include "std_map.i"
 
-%import(module="openmm") "openmm_base.i"
-
 %{
 #include "EPTForce.h"
+#include "OpenMM.h"
+#include "OpenMMAmoeba.h"
+#include "OpenMMDrude.h"
+#include "openmm/RPMDIntegrator.h"
+#include "openmm/RPMDMonteCarloBarostat.h"
 #include "openmm/OpenMMException.h"
 %}
 
@@ -37,7 +44,9 @@
 // The model bytes are binary: Python reads them from the file instead (see getModelPath, getModelChecksum).
 %ignore EPTPlugin::EPTForce::getModelBytes;
 %ignore EPTPlugin::EPTForce::fromModelBytes;
+%copyctor EPTPlugin::EPTForce;
 
+%include "ept/modes.h"
 %include "EPTForce.h"
 
 %extend EPTPlugin::EPTForce {
@@ -48,4 +57,40 @@
     return *ept;
   }
   static bool isinstance(OpenMM::Force& force) { return dynamic_cast<EPTPlugin::EPTForce*>(&force) != nullptr; }
+
+  %pythoncode %{
+    def __copy__(self):
+        return EPTForce(self)
+
+    def __deepcopy__(self, memo):
+        return EPTForce(self)
+
+    def __getstate__(self):
+        import openmm
+        return openmm.XmlSerializer.serialize(self)
+
+    def __setstate__(self, state):
+        import openmm
+        self.__init__(EPTForce.cast(openmm.XmlSerializer.deserialize(state)))
+  %}
 }
+
+%pythoncode %{
+import enum as _enum
+
+
+class OutputMode(_enum.IntEnum):
+    """The forces an EPTForce returns: Energy, -dE/dx of the energy head (conservative, for MD); Direct, the
+    denoising force head (not the gradient of any energy; conserves nothing)."""
+    Energy = OutputMode_Energy
+    Direct = OutputMode_Direct
+
+
+class DescriptorLevel(_enum.IntEnum):
+    """Rows of descriptors: Atom (ML atoms), Block (residues, heavy-atom groups), Segment (chains, molecules),
+    Molecule (one row for the whole ML region)."""
+    Atom = DescriptorLevel_Atom
+    Block = DescriptorLevel_Block
+    Segment = DescriptorLevel_Segment
+    Molecule = DescriptorLevel_Molecule
+%}

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "ept/modes.h"
 #include "openmm/Context.h"
 #include "openmm/Force.h"
 
@@ -17,10 +18,11 @@ namespace EPTPlugin {
 
 class EPTForce : public OpenMM::Force {
  public:
-  enum OutputMode { Energy = 0, Direct = 1 };
+  /// ept::OutputMode::Energy (conservative) or ept::OutputMode::Direct; see ept/modes.h.
+  using OutputMode = ept::OutputMode;
   /// Rows of descriptors: ML atoms, blocks (residues, heavy-atom groups), segments (chains, molecules), or one
   /// row for the whole ML region.
-  enum DescriptorLevel { AtomLevel = 0, BlockLevel = 1, SegmentLevel = 2, MoleculeLevel = 3 };
+  using DescriptorLevel = ept::DescriptorLevel;
 
   /// Reads the model file now (the Force keeps its bytes, so serialized Systems are self-contained) and checks
   /// it; a missing or damaged file raises OpenMMException naming it.
@@ -72,8 +74,11 @@ class EPTForce : public OpenMM::Force {
   void setUsesPeriodicBoundaryConditions(bool periodic) { periodic_ = periodic; }
   bool usesPeriodicBoundaryConditions() const override { return periodic_; }
 
-  /// Properties: "precision" (float32 | float64), "threads" (≥ 1), "neighborSkin" (nm, ≥ 0: neighbour lists are
-  /// rebuilt only after some atom moved half of it). Unknown names or bad values raise OpenMMException.
+  /// Properties: "precision" (float32 | float64); "threads" (0, the default: leave LibTorch's thread count as it
+  /// is; n ≥ 1: set it to n when the Context is created — LibTorch's setting is process-wide, so this changes it
+  /// for the whole process); "neighborSkin" (nm, ≥ 0: neighbour lists are rebuilt only after some atom moved half
+  /// of it). Unknown names or bad values raise OpenMMException. The environment variable EPT_MALLOC_TUNING=1 makes
+  /// a Context keep freed memory in the heap (glibc mallopt, process-wide; see ept/allocator.h).
   void setProperty(const std::string& name, const std::string& value);
   const std::map<std::string, std::string>& getProperties() const { return properties_; }
 
@@ -101,13 +106,13 @@ class EPTForce : public OpenMM::Force {
   std::vector<std::string> atomNames_, residueNames_, chainIds_;
   std::vector<int> residueIds_;
   std::vector<std::pair<int, int>> bonds_;
-  OutputMode outputMode_ = Energy;
+  OutputMode outputMode_ = OutputMode::Energy;
   double energyScale_ = 1.0;
   std::string globalParameter_;
   double globalParameterDefault_ = 1.0;
   bool energyDerivative_ = false;
   bool periodic_ = false;
-  std::map<std::string, std::string> properties_ = {{"precision", "float32"}, {"threads", "1"}, {"neighborSkin", "0.05"}};
+  std::map<std::string, std::string> properties_ = {{"precision", "float32"}, {"threads", "0"}, {"neighborSkin", "0.05"}};
 };
 
 }  // namespace EPTPlugin

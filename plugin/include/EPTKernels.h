@@ -19,8 +19,8 @@ class CalcEPTForceKernel : public OpenMM::KernelImpl {
   virtual void initialize(const OpenMM::System& system, const EPTForce& force) = 0;
   /// Adds forces (if asked) and returns the energy in kJ/mol.
   virtual double execute(OpenMM::ContextImpl& context, bool includeForces, bool includeEnergy) = 0;
-  /// Descriptors (EPTForce::DescriptorLevel) of the context's positions, row-major.
-  virtual std::vector<double> getDescriptors(OpenMM::ContextImpl& context, int level) = 0;
+  /// Descriptors of the context's positions, row-major.
+  virtual std::vector<double> getDescriptors(OpenMM::ContextImpl& context, ept::DescriptorLevel level) = 0;
 };
 
 }  // namespace EPTPlugin

@@ -76,7 +76,7 @@ int EPTForce::getNumDescriptorRows(DescriptorLevel level) const {
 }
 
 std::vector<std::string> EPTForce::getDescriptorLabels(DescriptorLevel level) const {
-  return ept::descriptor_labels(buildComplex(*this), static_cast<ept::DescriptorLevel>(level));
+  return ept::descriptor_labels(buildComplex(*this), level);
 }
 
 void EPTForce::setAtoms(const std::vector<int>& particles) {
@@ -138,9 +138,9 @@ void EPTForce::setProperty(const std::string& name, const std::string& value) {
     try {
       n = std::stoi(value, &used);
     } catch (const std::exception&) {
-      throw bad("a positive integer");
+      throw bad("0 (leave LibTorch's setting) or a positive integer");
     }
-    if (used != value.size() || n < 1) throw bad("a positive integer");
+    if (used != value.size() || n < 0) throw bad("0 (leave LibTorch's setting) or a positive integer");
   } else if (name == "neighborSkin") {
     size_t used = 0;
     double skin = -1;

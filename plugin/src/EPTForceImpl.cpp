@@ -23,7 +23,7 @@ std::map<std::string, double> EPTForceImpl::getDefaultParameters() {
   return parameters;
 }
 
-std::vector<double> EPTForceImpl::getDescriptors(OpenMM::ContextImpl& context, int level) {
+std::vector<double> EPTForceImpl::getDescriptors(OpenMM::ContextImpl& context, ept::DescriptorLevel level) {
   return kernel_.getAs<CalcEPTForceKernel>().getDescriptors(context, level);
 }
 

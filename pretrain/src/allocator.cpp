@@ -19,4 +19,9 @@ bool tune_allocator() {
   return applied;
 }
 
+bool tune_allocator_if_requested() {
+  const char* setting = std::getenv("EPT_MALLOC_TUNING");
+  return setting && std::strcmp(setting, "1") == 0 && tune_allocator();
+}
+
 }  // namespace ept

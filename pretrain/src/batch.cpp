@@ -25,6 +25,16 @@ Batch Batch::to(torch::Dtype dtype) const {
   return b;
 }
 
+Batch Batch::to(torch::Device device) const {
+  if (device == torch::kCPU && (!shift.defined() || shift.device() == device)) return *this;
+  Batch b = *this;
+  for (torch::Tensor* t : {&b.atom_type, &b.position_code, &b.block_type, &b.atom_block, &b.is_global, &b.receiver,
+                           &b.sender, &b.edge_type, &b.shift, &b.enveloped, &b.self_pair, &b.real_segment, &b.unwrap,
+                           &b.segment_size, &b.block_size, &b.block_complex, &b.block_segment})
+    if (t->defined()) *t = t->to(device);
+  return b;
+}
+
 Batch make_batch(const std::vector<const Complex*>& complexes, const std::vector<const Graph*>& graphs,
                  torch::Dtype dtype) {
   if (complexes.size() != graphs.size() || complexes.empty())

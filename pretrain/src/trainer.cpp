@@ -13,6 +13,7 @@
 
 #include "ept/base64.h"
 #include "ept/batch.h"
+#include "ept/evaluator.h"
 #include "ept/checkpoint.h"
 #include "ept/geometry.h"
 #include "ept/error.h"
@@ -83,29 +84,25 @@ double Trainer::learning_rate_at(int64_t step) const {
 
 torch::Tensor Trainer::loss_on(EPTModel& model, const std::vector<size_t>& entries, uint64_t noise_seed,
                                bool zero_predictor) {
-  std::vector<Graph> graphs;
   std::vector<Perturbation> perturbations;
   std::vector<const Complex*> complexes;
+  std::vector<std::vector<Vec3>> noisy;  // edges are built from the noisy input
   for (size_t k = 0; k < entries.size(); ++k) {
     const auto& e = corpus_.entries[entries[k]];
     std::mt19937_64 rng(mix(noise_seed, entries[k]));
     perturbations.push_back(noise_.perturb(*e.complex, e.record->conformers[e.conformer], rng));
-    graphs.push_back(build_graph(*e.complex, perturbations.back().noisy, model->config().graph_options()));
     complexes.push_back(e.complex);
+    noisy.push_back(perturbations.back().noisy);
   }
-  std::vector<const Graph*> graph_ptrs;
-  for (const auto& g : graphs) graph_ptrs.push_back(&g);
-  const Batch batch = make_batch(complexes, graph_ptrs, config_.dtype);
-  std::vector<Vec3> noisy, atom_target, translation, rotation;
+  const auto [batch, x] = collate(complexes, noisy, model->config().graph_options(), config_.dtype);
+  std::vector<Vec3> atom_target, translation, rotation;
   std::vector<int64_t> rotatable;
   for (const auto& p : perturbations) {
-    noisy.insert(noisy.end(), p.noisy.begin(), p.noisy.end());
     atom_target.insert(atom_target.end(), p.atom_target.begin(), p.atom_target.end());
     translation.insert(translation.end(), p.translation_target.begin(), p.translation_target.end());
     rotation.insert(rotation.end(), p.rotation_target.begin(), p.rotation_target.end());
     rotatable.insert(rotatable.end(), p.rotatable.begin(), p.rotatable.end());
   }
-  const auto x = vec3_tensor(noisy, config_.dtype);
   const auto f = zero_predictor ? torch::zeros_like(x) : model->forward(batch, x).force;
   const DenoisingTargets targets{vec3_tensor(atom_target, config_.dtype), vec3_tensor(translation, config_.dtype),
                                  vec3_tensor(rotation, config_.dtype), torch::tensor(rotatable).to(torch::kBool)};

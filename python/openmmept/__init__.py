@@ -1,30 +1,62 @@
 """openmmept: the Equivariant Pretrained Transformer (EPT) in OpenMM.
 
     import openmmept
-    force = openmmept.EPTForce(openmmept.default_model_path())
-    openmmept.set_chemistry_from_topology(force, pdb.topology)
-    system.addForce(force)
+    from openmmml import MLPotential
+    system = MLPotential("ept").createMixedSystem(topology, mm_system, ligand_atoms)
 
-or, in the style of openmm-ml, ``openmmept.EPTPotential().createSystem(topology)`` and ``createMixedSystem``.
+or by hand: ``force = openmmept.EPTForce(openmmept.default_model_path())``,
+``openmmept.set_chemistry_from_topology(force, topology)``, ``system.addForce(force)``.
 Units at the OpenMM boundary are nm and kJ/mol.
+
+Importing openmmept loads the plugin's kernels into OpenMM, and makes ``System.getForce`` (hence
+``System.getForces``), ``XmlSerializer.deserialize`` and ``XmlSerializer.clone`` return an :class:`EPTForce` for an EPTForce, not a bare
+``openmm.Force``: SWIG only knows the Force classes OpenMM itself was built with.
 """
+import functools
 import os
+from pathlib import Path
 
 import openmm
 
-from . import _build_paths
+_PACKAGE = Path(__file__).resolve().parent
+_REFERENCE_PLUGIN = _PACKAGE / "plugins" / "libEPTPluginReference.so"
+_DEFAULT_MODEL = _PACKAGE / "models" / "ept-small" / "model.ept"
 
 
 def _load_plugin() -> None:
     # OpenMM registers kernels per platform; load the Reference/CPU kernels unless OPENMM_PLUGIN_DIR already did.
-    reference = openmm.Platform.getPlatformByName("Reference")
-    if not reference.supportsKernels(["CalcEPTForce"]):
-        openmm.Platform.loadPluginLibrary(_build_paths.REFERENCE_PLUGIN)
+    if not openmm.Platform.getPlatformByName("Reference").supportsKernels(["CalcEPTForce"]):
+        openmm.Platform.loadPluginLibrary(str(_REFERENCE_PLUGIN))
 
 
 _load_plugin()
 
-from .binding import EPTForce  # noqa: E402
+from .binding import DescriptorLevel, EPTForce, OutputMode  # noqa: E402
+
+
+def _as_ept(force):
+    """The EPTForce view of a Force that is one (keeping its owner alive), else the Force itself."""
+    if type(force) is openmm.Force and EPTForce.isinstance(force):
+        ept = EPTForce.cast(force)
+        ept._owner = force
+        return ept
+    return force
+
+
+def _returning_ept_forces(method):
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        return _as_ept(method(*args, **kwargs))
+    wrapper._openmmept = True
+    return wrapper
+
+
+for _cls, _name in ((openmm.System, "getForce"), (openmm.XmlSerializer, "deserialize"), (openmm.XmlSerializer, "clone")):
+    _method = _cls.__dict__[_name]
+    if not getattr(_method, "_openmmept", False):
+        _wrapped = _returning_ept_forces(_method.__func__ if isinstance(_method, staticmethod) else _method)
+        setattr(_cls, _name, staticmethod(_wrapped) if isinstance(_method, staticmethod) else _wrapped)
+
 from .chemistry import set_chemistry_from_rdkit, set_chemistry_from_topology  # noqa: E402
 from .describe import Describer, DescriptorReporter, describe, descriptors_in_context  # noqa: E402
 from .potential import EPTPotential  # noqa: E402
@@ -32,11 +64,13 @@ from .potential import EPTPotential  # noqa: E402
 
 def default_model_path() -> str:
     """Path of the model shipped with openmm-ept (``EPT_MODEL`` in the environment overrides it)."""
-    path = os.environ.get("EPT_MODEL", _build_paths.DEFAULT_MODEL)
+    path = os.environ.get("EPT_MODEL", str(_DEFAULT_MODEL))
     if not os.path.exists(path):
-        raise FileNotFoundError(f"the default EPT model '{path}' does not exist; run `./run build` to make it")
+        raise FileNotFoundError(f"the default EPT model '{path}' does not exist; reinstall openmm-ept "
+                                "(`pip install --no-build-isolation .` or `./run build`)")
     return path
 
 
-__all__ = ["Describer", "DescriptorReporter", "EPTForce", "EPTPotential", "default_model_path", "describe",
-           "descriptors_in_context", "set_chemistry_from_rdkit", "set_chemistry_from_topology"]
+__all__ = ["Describer", "DescriptorLevel", "DescriptorReporter", "EPTForce", "EPTPotential", "OutputMode",
+           "default_model_path", "describe", "descriptors_in_context", "set_chemistry_from_rdkit",
+           "set_chemistry_from_topology"]

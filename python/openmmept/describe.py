@@ -8,18 +8,19 @@ import numpy as np
 import openmm
 import openmm.unit as unit
 
-from .binding import EPTForce
+from .binding import DescriptorLevel, EPTForce
 from .frames import FrameWriter
 from .potential import EPTPotential
 
-LEVELS = {"atom": EPTForce.AtomLevel, "block": EPTForce.BlockLevel, "segment": EPTForce.SegmentLevel,
-          "molecule": EPTForce.MoleculeLevel}
-
-
-def descriptor_level(level: str) -> int:
-    if level not in LEVELS:
-        raise ValueError(f"unknown descriptor level {level!r} (use atom, block, segment or molecule)")
-    return LEVELS[level]
+def descriptor_level(level) -> DescriptorLevel:
+    """A DescriptorLevel, or its name in lower case ("atom", "block", "segment", "molecule")."""
+    if isinstance(level, DescriptorLevel):
+        return level
+    for member in DescriptorLevel:
+        if level == member.name.lower():
+            return member
+    raise ValueError(f"unknown descriptor level {level!r} (use atom, block, segment or molecule, "
+                     "or an openmmept.DescriptorLevel)")
 
 
 def descriptors_in_context(force: EPTForce, context: openmm.Context, level: str = "block") -> np.ndarray:
@@ -41,7 +42,7 @@ class Describer:
 
     def __init__(self, topology, model: Optional[str] = None, level: str = "block",
                  atoms: Optional[Sequence[int]] = None, platform: str = "CPU", threads: int = 1):
-        self.level = level
+        self.level = descriptor_level(level).name.lower()
         self.code = descriptor_level(level)
         self.num_atoms = topology.getNumAtoms()
         self.atoms = list(range(self.num_atoms)) if atoms is None else [int(a) for a in atoms]
@@ -132,7 +133,7 @@ class DescriptorReporter:
 
     def __init__(self, file: str, reportInterval: int, level: str = "block", model: Optional[str] = None,
                  atoms: Optional[Sequence[int]] = None, append: bool = False):
-        descriptor_level(level)
+        level = descriptor_level(level).name.lower()
         if reportInterval < 1:
             raise ValueError("reportInterval must be at least 1")
         self.file, self.interval, self.level = os.fspath(file), int(reportInterval), level

@@ -6,7 +6,7 @@ from typing import Iterable, Optional
 import openmm
 import openmm.unit as unit
 
-from .binding import EPTForce
+from .binding import EPTForce, OutputMode
 from .chemistry import set_chemistry_from_topology
 
 LAMBDA = "lambda_interpolate"
@@ -37,7 +37,7 @@ class EPTPotential:
         box, unless ``periodic`` says otherwise."""
         force = EPTForce(self.model)
         set_chemistry_from_topology(force, topology, None if atoms is None else list(atoms))
-        force.setOutputMode(EPTForce.Direct if self.output_mode == "direct" else EPTForce.Energy)
+        force.setOutputMode(OutputMode.Direct if self.output_mode == "direct" else OutputMode.Energy)
         force.setEnergyScale(self.energy_scale)
         force.setUsesPeriodicBoundaryConditions(
             topology.getPeriodicBoxVectors() is not None if periodic is None else bool(periodic))

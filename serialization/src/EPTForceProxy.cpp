@@ -23,7 +23,7 @@ void EPTForceProxy::serialize(const void* object, SerializationNode& node) const
   node.setIntProperty("forceGroup", force.getForceGroup());
   node.setStringProperty("modelChecksum", force.getModelChecksum());
   node.setStringProperty("model", ept::base64_encode(force.getModelBytes()));
-  node.setIntProperty("outputMode", force.getOutputMode());
+  node.setIntProperty("outputMode", static_cast<int>(force.getOutputMode()));
   node.setDoubleProperty("energyScale", force.getEnergyScale());
   node.setStringProperty("globalParameter", force.getGlobalParameterName());
   node.setDoubleProperty("globalParameterDefault", force.getGlobalParameterDefault());
@@ -67,7 +67,7 @@ void* EPTForceProxy::deserialize(const SerializationNode& node) const {
                             " differs from the recorded " + node.getStringProperty("modelChecksum"));
     force->setName(node.getStringProperty("name", "EPTForce"));
     force->setForceGroup(node.getIntProperty("forceGroup", 0));
-    force->setOutputMode(static_cast<EPTForce::OutputMode>(node.getIntProperty("outputMode")));
+    force->setOutputMode(static_cast<ept::OutputMode>(node.getIntProperty("outputMode")));
     force->setEnergyScale(node.getDoubleProperty("energyScale"));
     force->setGlobalParameter(node.getStringProperty("globalParameter"), node.getDoubleProperty("globalParameterDefault"));
     if (node.getBoolProperty("energyDerivative")) force->addEnergyParameterDerivative(force->getGlobalParameterName());

@@ -20,6 +20,7 @@
 
 #include "ept/allocator.h"
 #include "ept/batch.h"
+#include "ept/evaluator.h"
 #include "ept/geometry.h"
 #include "ept/graph.h"
 #include "ept/model.h"
@@ -100,24 +101,17 @@ int main(int argc, char** argv) {
   const double rss0 = rss_mb("VmRSS");
   std::vector<double> graph_ms, forward_ms, backward_ms;
   int64_t pairs = 0;
+  ept::Evaluator evaluator(model, complex, {torch::kFloat32});
+  evaluator.set_positions(x, box);
   for (int r = 0; r < repeats + 1; ++r) {  // the first round warms up
     auto t0 = Clock::now();
-    const ept::Graph g = ept::build_graph(complex, x, config.graph_options(box));
-    const ept::Batch b = ept::make_batch({&complex}, {&g}, torch::kFloat32);
+    evaluator.rebuild_graph();
     auto t1 = Clock::now();
-    auto pos = ept::vec3_tensor(x, torch::kFloat32);
-    {
-      torch::NoGradGuard no_grad;
-      model->forward(b, pos);
-    }
+    evaluator.forward();
     auto t2 = Clock::now();
-    if (with_backward) {
-      pos.set_requires_grad(true);
-      const auto energy = model->forward(b, pos).energy.sum();
-      torch::autograd::grad({energy}, {pos});
-    }
+    if (with_backward) evaluator.compute(ept::OutputMode::Energy);
     auto t3 = Clock::now();
-    pairs = g.num_pairs();
+    pairs = evaluator.num_pairs();
     if (r == 0) {
       if (const char* trace = std::getenv("EPT_PROFILE"))
         profile = std::make_unique<torch::autograd::profiler::RecordProfile>(trace);

@@ -9,7 +9,7 @@
 #include "EPTForce.h"
 #include "ept/atomic_file.h"
 #include "ept/checkpoint.h"
-#include "ept/potential.h"
+#include "ept/evaluator.h"
 #include "ept/structure_io.h"
 #include "openmm/Context.h"
 #include "openmm/OpenMMException.h"
@@ -27,11 +27,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Loads OpenMM's own plugins (the CPU platform) and this project's kernels once.
+// Loads OpenMM's own plugins (the CPU platform, from the openmm wheel: not OpenMM's compiled-in default folder)
+// and this project's kernels once.
 class PluginEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
-    Platform::loadPluginsFromDirectory(Platform::getDefaultPluginsDirectory());
+    Platform::loadPluginsFromDirectory(EPT_OPENMM_PLUGIN_DIR);
     Platform::loadPluginLibrary(EPT_REFERENCE_PLUGIN);
   }
 };
@@ -117,7 +118,7 @@ TEST_P(EPTForceTest, EnergyEqualsTheLibrarysEvaluation) {
   Context context(system, integrator, platform());
   const State state = evaluate(context, m.positions);
   ept::EPTModel model = ept::load_checkpoint(model_path());
-  const auto direct = ept::evaluate(model, ept::build_complex(m.structure.table), m.structure.positions);
+  const auto direct = ept::test::evaluate(model, ept::build_complex(m.structure.table), m.structure.positions);
   EXPECT_NEAR(state.getPotentialEnergy(), direct.energy, 1e-10 * std::max(1.0, std::abs(direct.energy)));
   for (size_t i = 0; i < m.positions.size(); ++i)
     for (int k = 0; k < 3; ++k) EXPECT_NEAR(state.getForces()[i][k], 10 * direct.forces[i][k], 1e-8);  // /Å -> /nm
@@ -266,7 +267,7 @@ TEST_P(EPTForceTest, BadInputGivesClearExceptions) {
   {  // direct mode cannot give an energy derivative
     System system = make_system(m.positions.size());
     EPTForce* force = make_force(m.structure.table);
-    force->setOutputMode(EPTForce::Direct);
+    force->setOutputMode(ept::OutputMode::Direct);
     force->setGlobalParameter("lambda_ml");
     force->addEnergyParameterDerivative("lambda_ml");
     system.addForce(force);
@@ -281,7 +282,7 @@ TEST_P(EPTForceTest, BadInputGivesClearExceptions) {
   }
   EPTForce force(model_path());
   expect_message([&] { force.setProperty("colour", "blue"); }, "unknown property 'colour'");
-  expect_message([&] { force.setProperty("threads", "0"); }, "threads");
+  expect_message([&] { force.setProperty("threads", "-1"); }, "threads");
   expect_message([&] { force.addEnergyParameterDerivative("other"); }, "other");
 }
 
@@ -362,7 +363,7 @@ TEST_P(EPTForceTest, DescriptorsHaveTheirShapesAndAreInvariantToRigidMotion) {
   system.addForce(force);
   VerletIntegrator integrator(0.001);
   Context context(system, integrator, platform());
-  const auto level = EPTForce::BlockLevel;
+  const auto level = ept::DescriptorLevel::Block;
   EXPECT_EQ(force->getNumDescriptorRows(level), 10);  // heavy-atom blocks
   EXPECT_EQ(force->getNumDescriptorColumns(), 32);
   evaluate(context, m.positions);
@@ -381,8 +382,8 @@ TEST_P(EPTForceTest, DescriptorsHaveTheirShapesAndAreInvariantToRigidMotion) {
   for (size_t k = 0; k < a.size(); ++k) scale = std::max(scale, std::abs(a[k])), diff = std::max(diff, std::abs(a[k] - b[k]));
   EXPECT_GT(scale, 1e-3);
   EXPECT_LT(diff, 1e-10 * scale);
-  EXPECT_EQ(force->getDescriptors(context, EPTForce::MoleculeLevel).size(), 32u);
-  EXPECT_EQ(force->getDescriptors(context, EPTForce::AtomLevel).size(), m.positions.size() * 32);
+  EXPECT_EQ(force->getDescriptors(context, ept::DescriptorLevel::Molecule).size(), 32u);
+  EXPECT_EQ(force->getDescriptors(context, ept::DescriptorLevel::Atom).size(), m.positions.size() * 32);
 }
 
 INSTANTIATE_TEST_SUITE_P(Platforms, EPTForceTest, ::testing::Values("Reference", "CPU"),

@@ -4,11 +4,13 @@
 #include <algorithm>
 #include <set>
 
-#include "ept/potential.h"
+#include "ept/evaluator.h"
 #include "test_support.h"
 
 namespace ept {
 namespace {
+
+using test::evaluate;
 
 // Central differences of the energy against autograd forces, every coordinate of every atom.
 void expect_forces_match_finite_differences(EPTModel& model, const Complex& c, const std::vector<Vec3>& x,
@@ -61,8 +63,8 @@ TEST(Forces, DirectHeadIsNotTheGradient) {
   EPTModel model = test::small_model();
   const Structure s = structure_from_smiles("CCO");
   const Complex c = build_complex(s.table);
-  const auto conservative = evaluate(model, c, s.positions, Box::none(), ForceMode::Conservative);
-  const auto direct = evaluate(model, c, s.positions, Box::none(), ForceMode::Direct);
+  const auto conservative = evaluate(model, c, s.positions, Box::none(), OutputMode::Energy);
+  const auto direct = evaluate(model, c, s.positions, Box::none(), OutputMode::Direct);
   EXPECT_DOUBLE_EQ(conservative.energy, direct.energy);
   double diff = 0;
   for (size_t i = 0; i < s.positions.size(); ++i)

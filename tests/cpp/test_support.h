@@ -5,11 +5,20 @@
 #include <string>
 #include <vector>
 
+#include "ept/evaluator.h"
 #include "ept/model.h"
 #include "ept/neighbors.h"
 #include "ept/structure_io.h"
 
 namespace ept::test {
+
+/// One evaluation through the library's Evaluator, in the model's own dtype.
+inline EnergyForces evaluate(EPTModel& model, const Complex& complex, const std::vector<Vec3>& positions,
+                             const Box& box = Box::none(), OutputMode mode = OutputMode::Energy) {
+  Evaluator evaluator(model, complex, {model_dtype(model)});
+  evaluator.set_positions(positions, box);
+  return evaluator.compute(mode);
+}
 
 inline std::string fixture(const std::string& name) { return std::string(EPT_FIXTURE_DIR) + "/" + name; }
 

@@ -58,7 +58,7 @@ def test_live_descriptors_of_an_eptforce_equal_a_describer(model_path, peptide):
     force = openmmept.EPTForce.cast(system.getForce(0))
     live = openmmept.descriptors_in_context(force, context, "block")
     assert np.array_equal(live, openmmept.Describer(peptide.topology, model_path, "block")(peptide.positions))
-    assert list(force.getDescriptorLabels(openmmept.EPTForce.BlockLevel)) == ["A:ALA1", "A:GLY2", "A:SER3"]
+    assert list(force.getDescriptorLabels(openmmept.DescriptorLevel.Block)) == ["A:ALA1", "A:GLY2", "A:SER3"]
 
 
 def mm_simulation(peptide, seed=1):

@@ -16,7 +16,7 @@ class ReferenceCalcEPTForceKernel : public CalcEPTForceKernel {
   ~ReferenceCalcEPTForceKernel() override;
   void initialize(const OpenMM::System& system, const EPTForce& force) override;
   double execute(OpenMM::ContextImpl& context, bool includeForces, bool includeEnergy) override;
-  std::vector<double> getDescriptors(OpenMM::ContextImpl& context, int level) override;
+  std::vector<double> getDescriptors(OpenMM::ContextImpl& context, ept::DescriptorLevel level) override;
 
  private:
   struct State;  // the model and its tensors: kept out of this header so it needs no torch

@@ -19,7 +19,7 @@ class EPTForceImpl : public OpenMM::ForceImpl {
   double calcForcesAndEnergy(OpenMM::ContextImpl& context, bool includeForces, bool includeEnergy, int groups) override;
   std::map<std::string, double> getDefaultParameters() override;
   std::vector<std::string> getKernelNames() override;
-  std::vector<double> getDescriptors(OpenMM::ContextImpl& context, int level);
+  std::vector<double> getDescriptors(OpenMM::ContextImpl& context, ept::DescriptorLevel level);
 
  private:
   const EPTForce& owner_;

@@ -31,6 +31,8 @@ struct Batch {
 
   /// Floating tensors converted to `dtype`, integer ones kept.
   Batch to(torch::Dtype dtype) const;
+  /// Every tensor moved to `device`.
+  Batch to(torch::Device device) const;
 };
 
 /// Collates complexes with their graphs (one graph per complex, built from the same complex).

@@ -8,10 +8,9 @@
 
 #include "ept/batch.h"
 #include "ept/model.h"
+#include "ept/modes.h"
 
 namespace ept {
-
-enum class DescriptorLevel { Atom = 0, Block = 1, Segment = 2, Molecule = 3 };
 
 /// "atom", "block", "segment" or "molecule" -> level; InputError naming the word otherwise.
 DescriptorLevel descriptor_level(const std::string& name);

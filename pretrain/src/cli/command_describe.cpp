@@ -8,7 +8,7 @@
 #include "ept/dcd.h"
 #include "ept/descriptors.h"
 #include "ept/error.h"
-#include "ept/geometry.h"
+#include "ept/evaluator.h"
 #include "ept/npy.h"
 #include "ept/structure_io.h"
 #include "options.h"
@@ -18,7 +18,7 @@ namespace ept::cli {
 
 int describe(const std::vector<std::string>& args) {
   std::string model_path, topology_path, trajectory_path, level_name = "block", out;
-  int threads = 1, batch = 16;
+  int threads = 1;
   po::options_description o("options");
   o.add_options()
       ("model,m", po::value(&model_path)->required(), "checkpoint file")
@@ -26,8 +26,7 @@ int describe(const std::vector<std::string>& args) {
       ("trajectory", po::value(&trajectory_path)->required(), "DCD trajectory of the same atoms (Å)")
       ("level", po::value(&level_name)->default_value(level_name), "atom, block, segment or molecule")
       ("out,o", po::value(&out)->required(), "output .npy file (frames × rows × 2d), with OUT.json beside it")
-      ("threads", po::value(&threads)->default_value(threads), "intra-op threads")
-      ("batch", po::value(&batch)->default_value(batch), "frames evaluated together");
+      ("threads", po::value(&threads)->default_value(threads), "intra-op threads");
   po::variables_map vm;
   if (!parse_options("ept describe --model MODEL --topology PDB --trajectory DCD --level block --out FILE.npy\n\n"
                      "Invariant descriptors of every frame: rows of [h ; |V|] (scalar features and vector-feature\n"
@@ -37,7 +36,6 @@ int describe(const std::vector<std::string>& args) {
     return 0;
   const DescriptorLevel level = descriptor_level(level_name);
   if (threads < 1) throw InputError("--threads must be at least 1");
-  if (batch < 1) throw InputError("--batch must be at least 1");
   torch::set_num_threads(threads);
   CheckpointInfo meta;
   EPTModel model = load_checkpoint(model_path, &meta);
@@ -54,33 +52,15 @@ int describe(const std::vector<std::string>& args) {
   std::vector<double> values;
   int64_t frames = 0;
   Progress progress("frames", reader.num_frames_in_header());
-  torch::NoGradGuard no_grad;
-  std::vector<DcdFrame> chunk;
-  auto flush = [&] {
-    if (chunk.empty()) return;
-    std::vector<Graph> graphs;
-    std::vector<Vec3> positions;
-    for (const auto& f : chunk) {
-      graphs.push_back(build_graph(complex, f.positions, model->config().graph_options(f.box)));
-      positions.insert(positions.end(), f.positions.begin(), f.positions.end());
-    }
-    std::vector<const Complex*> cs(chunk.size(), &complex);
-    std::vector<const Graph*> gs;
-    for (const auto& g : graphs) gs.push_back(&g);
-    const Batch b = make_batch(cs, gs, dtype);
-    const auto x = vec3_tensor(positions, dtype);
-    const auto d = descriptors(model->forward(b, x), b, level, model->config().vector_eps).to(torch::kFloat64).contiguous();
-    values.insert(values.end(), d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
-    frames += static_cast<int64_t>(chunk.size());
-    progress.update(frames);
-    chunk.clear();
-  };
+  // Frame after frame through the evaluator a live simulation uses (same numbers as EPTForce.getDescriptors).
+  Evaluator evaluator(model, complex, {dtype});
   DcdFrame frame;
   while (reader.read(frame)) {
-    chunk.push_back(frame);
-    if (static_cast<int>(chunk.size()) == batch) flush();
+    evaluator.set_positions(frame.positions, frame.box);
+    const torch::Tensor d = evaluator.descriptors(level);
+    values.insert(values.end(), d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
+    progress.update(++frames);
   }
-  flush();
   progress.finish();
   if (frames == 0) throw InputError("the trajectory '" + trajectory_path + "' holds no frames");
   save_npy(out, {frames, rows, columns}, values);

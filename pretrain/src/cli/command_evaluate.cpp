@@ -7,7 +7,7 @@
 #include "commands.h"
 #include "ept/checkpoint.h"
 #include "ept/error.h"
-#include "ept/potential.h"
+#include "ept/evaluator.h"
 #include "ept/structure_io.h"
 #include "options.h"
 
@@ -41,12 +41,14 @@ int evaluate(const std::vector<std::string>& args) {
   const Structure s = !smiles.empty() ? structure_from_smiles(smiles) : !pdb.empty() ? read_pdb(pdb) : read_mol_file(sdf);
   if (s.positions.empty()) throw InputError("the molecule has no coordinates");
   const Complex complex = build_complex(s.table);
-  const ForceMode fm = mode == "direct" ? ForceMode::Direct : ForceMode::Conservative;
+  const OutputMode fm = mode == "direct" ? OutputMode::Direct : OutputMode::Energy;
+  Evaluator evaluator(model, complex, {meta.dtype});
+  evaluator.set_positions(s.positions);
   EnergyForces ef;
   std::vector<double> times;
   for (int r = 0; r < std::max(1, repeats); ++r) {
     const auto t0 = std::chrono::steady_clock::now();
-    ef = evaluate(model, complex, s.positions, Box::none(), fm);
+    ef = evaluator.compute(fm);
     times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(times.begin(), times.end());
