@@ -21,6 +21,7 @@
 %}
 
 %template(IntVector) std::vector<int>;
+%template(DoubleVector) std::vector<double>;
 %template(StringVector) std::vector<std::string>;
 %template(IntPair) std::pair<int, int>;
 %template(IntPairVector) std::vector<std::pair<int, int>>;

@@ -1,13 +1,13 @@
 """Give an EPTForce the chemistry of its atoms: from an OpenMM Topology or an RDKit molecule."""
 from typing import Optional, Sequence
 
-from .binding import EPTForce, IntPair, IntPairVector, IntVector, StringVector
+from .binding import EPTForce
 
 
 def _apply(force: EPTForce, atomic_numbers, names, residue_names, residue_ids, chain_ids, bonds) -> None:
-    force.setChemistry(IntVector(atomic_numbers), StringVector(names), StringVector(residue_names),
-                       IntVector(residue_ids), StringVector(chain_ids),
-                       IntPairVector([IntPair(a, b) for a, b in bonds]))
+    force.setChemistry([int(z) for z in atomic_numbers], [str(n) for n in names],
+                       [str(r) for r in residue_names], [int(i) for i in residue_ids], [str(c) for c in chain_ids],
+                       [(int(a), int(b)) for a, b in bonds])
 
 
 def set_chemistry_from_topology(force: EPTForce, topology, atoms: Optional[Sequence[int]] = None) -> None:
@@ -36,7 +36,7 @@ def set_chemistry_from_topology(force: EPTForce, topology, atoms: Optional[Seque
            [int(a.residue.id) if str(a.residue.id).lstrip("-").isdigit() else a.residue.index for a in chosen],
            [a.residue.chain.id for a in chosen],
            bonds)
-    force.setAtoms(IntVector(indices) if atoms is not None else IntVector([]))
+    force.setAtoms(indices if atoms is not None else [])
 
 
 def set_chemistry_from_rdkit(force: EPTForce, mol, atoms: Optional[Sequence[int]] = None) -> None:
@@ -54,4 +54,4 @@ def set_chemistry_from_rdkit(force: EPTForce, mol, atoms: Optional[Sequence[int]
     if atoms is not None:
         if len(atoms) != mol.GetNumAtoms():
             raise ValueError(f"{len(atoms)} particle indices for a molecule of {mol.GetNumAtoms()} atoms")
-        force.setAtoms(IntVector([int(i) for i in atoms]))
+        force.setAtoms([int(i) for i in atoms])

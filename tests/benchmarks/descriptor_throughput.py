@@ -49,7 +49,7 @@ def cli_rate(pdb, dcd, threads, frames, folder):
     start = time.perf_counter()
     subprocess.run(["taskset", "-c", cpus, "ept", "describe", "--model", openmmept.default_model_path(),
                     "--topology", pdb, "--trajectory", dcd, "--level", "block", "--out", out,
-                    "--threads", str(threads), "--batch", "16"], check=True, capture_output=True)
+                    "--threads", str(threads)], check=True, capture_output=True)
     return frames / (time.perf_counter() - start)
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# The package under test is the installed one (`./run build` installs it into .venv); the build folder holds the
+# C++ test programs.
 BUILD = Path(os.environ.get("EPT_BUILD_DIR", ROOT / "build"))
-sys.path.insert(0, str(BUILD / "python"))
 
 import openmm  # noqa: E402
 import openmm.app as app  # noqa: E402
@@ -18,7 +19,8 @@ FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def ept_binary() -> str:
-    return str(BUILD / "bin" / "ept")
+    """The installed `ept` command, beside this Python."""
+    return str(Path(sys.executable).parent / "ept")
 
 
 @pytest.fixture(scope="session")

@@ -91,7 +91,7 @@ def test_reporter_writes_frames_and_sidecar_and_describe_matches_them(model_path
     # The command line gives the same numbers as describe().
     cli_out = str(tmp_path / "cli.npy")
     subprocess.run([ept_binary(), "describe", "--model", model_path, "--topology", str(FIXTURES / "peptide_AGS.pdb"),
-                    "--trajectory", dcd, "--level", "block", "--out", cli_out, "--batch", "3"],
+                    "--trajectory", dcd, "--level", "block", "--out", cli_out],
                    check=True, capture_output=True)
     assert np.abs(np.load(cli_out) - offline).max() < 1e-5 * np.abs(offline).max()
     assert json.load(open(cli_out + ".json"))["labels"] == sidecar["labels"]
