@@ -72,7 +72,8 @@
 
     def __setstate__(self, state):
         import openmm
-        self.__init__(EPTForce.cast(openmm.XmlSerializer.deserialize(state)))
+        source = openmm.XmlSerializer.deserialize(state)  # owns the C++ object while it is copied
+        self.__init__(source if isinstance(source, EPTForce) else EPTForce.cast(source))
   %}
 }
 

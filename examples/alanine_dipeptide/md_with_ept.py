@@ -1,8 +1,8 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Alanine dipeptide in amber14 + implicit solvent (OBC2) with an EPT correction added to the force field.
 
     eval "$(./run env)"
-    /usr/bin/python3 examples/alanine_dipeptide/md_with_ept.py --steps 2000
+    python examples/alanine_dipeptide/md_with_ept.py --steps 2000
 
 Prints the MM and EPT energies as the run goes, and the speed in ns/day.
 """
@@ -32,7 +32,7 @@ def main(argv=None) -> int:
     topology, positions = alanine_dipeptide()
     forcefield = app.ForceField("amber14-all.xml", "implicit/obc2.xml")
     system = forcefield.createSystem(topology, nonbondedMethod=app.NoCutoff, constraints=app.HBonds)
-    ept = openmmept.EPTPotential(model, energy_scale=args.energy_scale, threads=args.threads)
+    ept = openmmept.EPTPotential(model, energyScale=args.energy_scale, threads=args.threads)
     force = ept.createForce(topology)
     force.setForceGroup(1)  # MM terms stay in group 0
     system.addForce(force)

@@ -41,14 +41,14 @@ class Describer:
     own (no other forces), so it works beside any simulation."""
 
     def __init__(self, topology, model: Optional[str] = None, level: str = "block",
-                 atoms: Optional[Sequence[int]] = None, platform: str = "CPU", threads: int = 1):
+                 atoms: Optional[Sequence[int]] = None, platform: str = "CPU", threads: int = 0):
         self.level = descriptor_level(level).name.lower()
         self.code = descriptor_level(level)
         self.num_atoms = topology.getNumAtoms()
         self.atoms = list(range(self.num_atoms)) if atoms is None else [int(a) for a in atoms]
-        potential = EPTPotential(model, threads=threads)
-        self.force = potential.createForce(topology, None if atoms is None else self.atoms)
-        self.model = potential.model
+        from . import default_model_path
+        self.model = str(model) if model is not None else default_model_path()
+        self.force = EPTPotential(self.model, threads=threads).createForce(topology, None if atoms is None else self.atoms)
         system = openmm.System()
         for _ in range(self.num_atoms):
             system.addParticle(1.0)

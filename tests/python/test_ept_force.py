@@ -171,19 +171,26 @@ def amber_system(topology):
 def test_mixed_system_at_lambda_zero_is_the_mm_system(model_path, peptide, platform):
     mm = amber_system(peptide.topology)
     ml_atoms = [a.index for a in peptide.topology.atoms() if a.residue.index in (0, 1)]
-    mixed = openmmept.EPTPotential(model_path, precision="float64").createMixedSystem(
-        peptide.topology, mm, ml_atoms, interpolate=True)
+    # The region ends at a bond to residue 3: openmm-ml caps it with a link atom (a virtual site EPT sees).
+    info = openmmept.EPTPotential(model_path, precision="float64").createMixedSystem(
+        peptide.topology, mm, ml_atoms, interpolate=True, returnInfo=True)
+    mixed, old_to_new = info["system"], info["oldToNew"]
+    assert mixed.getNumParticles() == mm.getNumParticles() + 1
+    x = np.zeros((mixed.getNumParticles(), 3))
+    x[old_to_new] = positions_nm(peptide)
     mixed_context = context_for(mixed, platform)
     mixed_context.setParameter("lambda_interpolate", 0.0)
-    e_mixed, f_mixed = energy_forces(mixed_context, peptide.positions)
+    mixed_context.setPositions(x)
+    mixed_context.computeVirtualSites()
+    e_mixed, f_mixed = energy_forces(mixed_context, mixed_context.getState(getPositions=True).getPositions())
     e_mm, f_mm = energy_forces(context_for(mm, platform), peptide.positions)
     # The CPU platform's nonbonded kernel is single precision; the mixed system moves pairs out of it.
     tolerance = 1e-9 if platform.getName() == "Reference" else 1e-6
     assert e_mixed == pytest.approx(e_mm, rel=tolerance)
-    assert np.abs(f_mixed - f_mm).max() < tolerance * np.abs(f_mm).max()
+    assert np.abs(f_mixed[old_to_new] - f_mm).max() < tolerance * np.abs(f_mm).max()
     # Fully on: the MM terms inside the region are gone and EPT is in.
     mixed_context.setParameter("lambda_interpolate", 1.0)
-    e_on, _ = energy_forces(mixed_context, peptide.positions)
+    e_on, _ = energy_forces(mixed_context, mixed_context.getState(getPositions=True).getPositions())
     assert abs(e_on - e_mm) > 1e-3
 
 
@@ -210,7 +217,7 @@ def test_bad_input_gives_named_errors(model_path, peptide, platform, tmp_path):
     force = openmmept.EPTForce(model_path)
     with pytest.raises(openmm.OpenMMException, match="unknown property 'speed'"):
         force.setProperty("speed", "fast")
-    with pytest.raises(ValueError, match="system"):
+    with pytest.raises(ValueError, match="atoms but the System 0 particles|System made from this topology"):
         openmmept.EPTPotential(model_path).createMixedSystem(peptide.topology, openmm.System(), [0])
     # Chemistry for fewer atoms than the System has.
     system = openmmept.EPTPotential(model_path).createSystem(peptide.topology)
@@ -224,7 +231,7 @@ def test_bad_input_gives_named_errors(model_path, peptide, platform, tmp_path):
     with pytest.raises(openmm.OpenMMException, match="(?i)nan"):
         energy_forces(context, x)
     # Direct mode cannot give an energy derivative.
-    force = openmmept.EPTPotential(model_path, output_mode="direct").createForce(peptide.topology)
+    force = openmmept.EPTPotential(model_path, outputMode="direct").createForce(peptide.topology)
     force.setGlobalParameter("lambda_ml")
     force.addEnergyParameterDerivative("lambda_ml")
     system = openmm.System()
