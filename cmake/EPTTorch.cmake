@@ -2,14 +2,10 @@
 # Only its CPU libraries are linked (torch_cpu, c10): the plugin then loads next to any torch build users have, and
 # links no CUDA runtime of its own. Sets Torch_VERSION and EPT_TORCH_LIBRARY_DIR.
 set(_ept_torch_hint "install it into that environment (`pip install torch==2.15.0`, or `./run build`)")
-execute_process(
-  COMMAND "${Python3_EXECUTABLE}" -c "import torch, torch.utils; print(torch.__version__.split('+')[0]); print(torch.utils.cmake_prefix_path)"
-  RESULT_VARIABLE _torch_status OUTPUT_VARIABLE _torch_out ERROR_VARIABLE _torch_err OUTPUT_STRIP_TRAILING_WHITESPACE)
-if(NOT _torch_status EQUAL 0)
-  message(FATAL_ERROR "torch: the Python at ${Python3_EXECUTABLE} cannot import torch (${_torch_err}). "
-                      "openmm-ept links the LibTorch inside the torch wheel: ${_ept_torch_hint}.")
-endif()
-string(REPLACE "\n" ";" _torch_out "${_torch_out}")
+include(EPTPythonQuery)
+ept_python_query(_torch_out torch
+  "import torch, torch.utils; print(torch.__version__.split('+')[0]); print(torch.utils.cmake_prefix_path)"
+  "${_ept_torch_hint}")
 list(GET _torch_out 0 Torch_VERSION)
 list(GET _torch_out 1 _torch_prefix)
 if(Torch_VERSION VERSION_LESS EPT_MIN_TORCH_VERSION)

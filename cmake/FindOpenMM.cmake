@@ -4,14 +4,9 @@
 # users' scripts import.
 # Sets: OpenMM::OpenMM (imported target), OpenMM_VERSION, OpenMM_LIBRARY_DIR, OpenMM_PLUGIN_DIR, OpenMM_SWIG_DIR.
 set(_ept_openmm_hint "install it into that environment (`pip install openmm==8.6.1`, or `./run build`)")
-execute_process(
-  COMMAND "${Python3_EXECUTABLE}" -c "import openmm.version as v; print(v.short_version); print(v.openmm_library_path)"
-  RESULT_VARIABLE _openmm_status OUTPUT_VARIABLE _openmm_out ERROR_VARIABLE _openmm_err OUTPUT_STRIP_TRAILING_WHITESPACE)
-if(NOT _openmm_status EQUAL 0)
-  message(FATAL_ERROR "OpenMM: the Python at ${Python3_EXECUTABLE} cannot import openmm (${_openmm_err}). "
-                      "openmm-ept builds against the openmm wheel: ${_ept_openmm_hint}.")
-endif()
-string(REPLACE "\n" ";" _openmm_out "${_openmm_out}")
+include(EPTPythonQuery)
+ept_python_query(_openmm_out openmm
+  "import openmm.version as v; print(v.short_version); print(v.openmm_library_path)" "${_ept_openmm_hint}")
 list(GET _openmm_out 0 OpenMM_VERSION)
 list(GET _openmm_out 1 OpenMM_LIBRARY_DIR)
 get_filename_component(_openmm_root "${OpenMM_LIBRARY_DIR}" DIRECTORY)

@@ -1,9 +1,9 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """EPT descriptors of alanine dipeptide and how much slow dynamics they capture (VAMP-2).
 
     eval "$(./run env)"
-    /usr/bin/python3 examples/descriptors_vamp/run_vamp.py --out vamp-out            # simulate, then analyse
-    /usr/bin/python3 examples/descriptors_vamp/run_vamp.py --out vamp-out --analyse-only
+    python examples/descriptors_vamp/run_vamp.py --out vamp-out            # simulate, then analyse
+    python examples/descriptors_vamp/run_vamp.py --out vamp-out --analyse-only
 
 1. Simulates ``--runs`` independent runs of ACE-ALA-NME (amber14 + OBC2, 4 fs steps with heavy hydrogens,
    Langevin 300 K), in parallel processes, each with a DescriptorReporter (block level, the default model) and a

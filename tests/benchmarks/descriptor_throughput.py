@@ -1,8 +1,8 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Descriptor throughput (frames/s): `ept describe` on DCD trajectories, and the live path (EPTForce in a
 Context, as DescriptorReporter uses it), for alanine dipeptide and a ~1 000-atom water box, 1 and 2 threads.
 
-    eval "$(./run env)"; /usr/bin/python3 tests/benchmarks/descriptor_throughput.py [--frames 64]
+    eval "$(./run env)"; python tests/benchmarks/descriptor_throughput.py [--frames 64]
 
 Prints a Markdown table. Frames are thermal jitters of one structure (the cost does not depend on them).
 """

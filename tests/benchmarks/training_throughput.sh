@@ -13,7 +13,7 @@ COMMON=(--corpus "$CORPUS" --steps "$STEPS" --atoms-per-batch 1000 --validate-ev
         --validation-fraction 0.001)
 
 rate() {  # atoms/s and s/step from metrics.jsonl, skipping the first 5 steps
-  /usr/bin/python3 - "$1" "$2" <<'PY'
+  python3 - "$1" "$2" <<'PY'
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1]) if '"loss"' in l]
 timed = [l for l in lines if l["step"] > 5]
@@ -27,7 +27,7 @@ run() {  # label, then the command; times the whole run
   local label="$1"; shift
   local start end
   start=$(date +%s.%N); "$@" > /dev/null 2>&1; end=$(date +%s.%N)
-  echo "| $label | $(rate "$WORK/run/metrics.jsonl" "$(/usr/bin/python3 -c "print($end - $start)")") |"
+  echo "| $label | $(rate "$WORK/run/metrics.jsonl" "$(python3 -c "print($end - $start)")") |"
   rm -rf "$WORK/run"
 }
 
