@@ -109,16 +109,18 @@ def test_a_killed_run_keeps_every_complete_frame(model_path, tmp_path):
         simulation.step(10**9)
     """)
     process = subprocess.Popen([sys.executable, "-c", script])
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if np.load(out).shape[0] >= 5:
-                break
-        except (OSError, ValueError, EOFError):  # not written yet (NumPy 2 raises EOFError on an empty file)
-            pass
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                if np.load(out).shape[0] >= 5:
+                    break
+            except (OSError, ValueError, EOFError):  # not written yet (NumPy 2 raises EOFError on an empty file)
+                pass
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
     frames = np.load(out)
     assert frames.shape[0] >= 5 and frames.shape[1:] == (3, 32)
     assert np.all(np.isfinite(frames))
