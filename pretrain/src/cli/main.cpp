@@ -23,7 +23,9 @@ void usage(std::ostream& out) {
   out << "usage: ept <command> [options]\n\n"
          "Equivariant Pretrained Transformer models for OpenMM. Units: Å and kJ/mol inside models.\n\ncommands:\n";
   for (const auto& c : kCommands) out << "  " << c.name << std::string(12 - std::string(c.name).size(), ' ') << c.summary << "\n";
-  out << "\n`ept <command> --help` explains each command's options.\n";
+  out << "\n`ept <command> --help` explains each command's options.\n"
+         "Environment: EPT_MALLOC_TUNING=0 leaves glibc's malloc as it is (by default `ept` keeps freed memory in\n"
+         "the heap: repeated evaluations of large systems are then not dominated by page faults).\n";
 }
 
 }  // namespace
