@@ -9,7 +9,8 @@ or by hand: ``force = openmmept.EPTForce(openmmept.default_model_path())``,
 Units at the OpenMM boundary are nm and kJ/mol.
 
 Importing openmmept loads the plugin's kernels into OpenMM, and makes ``System.getForce`` (hence
-``System.getForces``), ``XmlSerializer.deserialize`` and ``XmlSerializer.clone`` return an :class:`EPTForce` for an EPTForce, not a bare
+``System.getForces``), ``CustomCVForce.getCollectiveVariable``, ``XmlSerializer.deserialize`` and
+``XmlSerializer.clone`` return an :class:`EPTForce` for an EPTForce, not a bare
 ``openmm.Force``: SWIG only knows the Force classes OpenMM itself was built with.
 """
 import functools
@@ -51,7 +52,8 @@ def _returning_ept_forces(method):
     return wrapper
 
 
-for _cls, _name in ((openmm.System, "getForce"), (openmm.XmlSerializer, "deserialize"), (openmm.XmlSerializer, "clone")):
+for _cls, _name in ((openmm.System, "getForce"), (openmm.CustomCVForce, "getCollectiveVariable"),
+                    (openmm.XmlSerializer, "deserialize"), (openmm.XmlSerializer, "clone")):
     _method = _cls.__dict__[_name]
     if not getattr(_method, "_openmmept", False):
         _wrapped = _returning_ept_forces(_method.__func__ if isinstance(_method, staticmethod) else _method)

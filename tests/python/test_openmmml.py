@@ -69,9 +69,9 @@ def test_mixed_system_in_water_with_pme_interpolates_from_the_mm_system(model_pa
     assert mm.usesPeriodicBoundaryConditions() and len(ml_atoms) == 31 and topology.getNumAtoms() > 900
     potential = MLPotential("ept", modelPath=model_path, precision="float64")
     mixed = potential.createMixedSystem(topology, mm, ml_atoms, interpolate=True)
-    (force,) = [openmmept.EPTForce.cast(f.getCollectiveVariable(i)) for f in mixed.getForces()
-                if isinstance(f, openmm.CustomCVForce) for i in range(f.getNumCollectiveVariables())
-                if openmmept.EPTForce.isinstance(f.getCollectiveVariable(i))]
+    (force,) = [f.getCollectiveVariable(i) for f in mixed.getForces() if isinstance(f, openmm.CustomCVForce)
+                for i in range(f.getNumCollectiveVariables())
+                if isinstance(f.getCollectiveVariable(i), openmmept.EPTForce)]
     assert force.usesPeriodicBoundaryConditions() and list(force.getAtoms()) == ml_atoms
     # Constraints inside the ML region are gone (removeConstraints=True), the others stay.
     ml = set(ml_atoms)
