@@ -97,7 +97,7 @@ std::vector<NeighborPair> neighbor_pairs(const std::vector<Vec3>& x, double cuto
   // Wrapped fractional coordinates, the whole-cell translation removed (n_i), and the cell of each atom.
   std::vector<Vec3> xw(n);
   std::vector<std::array<double, 3>> wraps(n);
-  std::vector<int64_t> cell_of(n);
+  std::vector<std::array<int64_t, 3>> cell_of(n);
   for (int64_t i = 0; i < n; ++i) {
     Vec3 d{x[i][0] - origin[0], x[i][1] - origin[1], x[i][2] - origin[2]};
     Vec3 f = to_fractional(d, inv);
@@ -109,62 +109,68 @@ std::vector<NeighborPair> neighbor_pairs(const std::vector<Vec3>& x, double cuto
     }
     const Vec3 t = lattice(wraps[i], cell_vectors);
     xw[i] = {x[i][0] - t[0], x[i][1] - t[1], x[i][2] - t[2]};
-    cell_of[i] = (c[0] * ncell[1] + c[1]) * ncell[2] + c[2];
+    cell_of[i] = c;
   }
-  // Counting sort of atoms by cell.
-  const int64_t num_cells = ncell[0] * ncell[1] * ncell[2];
-  std::vector<int64_t> start(num_cells + 1, 0), order(n);
-  for (int64_t i = 0; i < n; ++i) ++start[cell_of[i] + 1];
-  for (int64_t c = 0; c < num_cells; ++c) start[c + 1] += start[c];
-  {
-    std::vector<int64_t> fill(start.begin(), start.end() - 1);
-    for (int64_t i = 0; i < n; ++i) order[fill[cell_of[i]]++] = i;
+  // Only occupied cells exist: atoms sorted by cell, and each neighbour cell found by binary search, so cost and
+  // memory grow with the atoms, not with the volume they spread over (a molecule 1 000 nm from another costs
+  // nothing extra).
+  std::vector<int64_t> order(n);
+  for (int64_t i = 0; i < n; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return cell_of[a] < cell_of[b]; });
+  struct Cell {
+    std::array<int64_t, 3> index;
+    int64_t begin, end;  // range in `order`
+  };
+  std::vector<Cell> cells;
+  for (int64_t a = 0; a < n; ++a) {
+    if (cells.empty() || cell_of[order[a]] != cells.back().index) cells.push_back({cell_of[order[a]], a, a});
+    cells.back().end = a + 1;
   }
+  auto find = [&](const std::array<int64_t, 3>& index) -> const Cell* {
+    auto it = std::lower_bound(cells.begin(), cells.end(), index,
+                               [](const Cell& c, const std::array<int64_t, 3>& k) { return c.index < k; });
+    return it != cells.end() && it->index == index ? &*it : nullptr;
+  };
 
   const double cut2 = cutoff * cutoff;
-  for (int64_t cx = 0; cx < ncell[0]; ++cx)
-    for (int64_t cy = 0; cy < ncell[1]; ++cy)
-      for (int64_t cz = 0; cz < ncell[2]; ++cz) {
-        const int64_t home = (cx * ncell[1] + cy) * ncell[2] + cz;
-        const std::array<int64_t, 3> c{cx, cy, cz};
-        for (int dx = -1; dx <= 1; ++dx)
-          for (int dy = -1; dy <= 1; ++dy)
-            for (int dz = -1; dz <= 1; ++dz) {
-              const std::array<int, 3> d{dx, dy, dz};
-              std::array<int64_t, 3> o{};
-              std::array<double, 3> w{};  // lattice translation of the neighbour cell
-              bool valid = true;
-              for (int k = 0; k < 3; ++k) {
-                if (images[k]) {
-                  o[k] = 0;
-                  w[k] = d[k];
-                  continue;
-                }
-                o[k] = c[k] + d[k];
-                if (o[k] < 0 || o[k] >= ncell[k]) {
-                  if (!box.periodic) { valid = false; break; }
-                  w[k] = o[k] < 0 ? -1.0 : 1.0;
-                  o[k] -= static_cast<int64_t>(w[k]) * ncell[k];
-                }
-              }
-              if (!valid) continue;
-              const int64_t other = (o[0] * ncell[1] + o[1]) * ncell[2] + o[2];
-              const Vec3 t = lattice(w, cell_vectors);
-              for (int64_t a = start[home]; a < start[home + 1]; ++a) {
-                const int64_t i = order[a];
-                for (int64_t b = start[other]; b < start[other + 1]; ++b) {
-                  const int64_t j = order[b];
-                  if (j <= i) continue;
-                  const Vec3 r{xw[i][0] - xw[j][0] - t[0], xw[i][1] - xw[j][1] - t[1], xw[i][2] - xw[j][2] - t[2]};
-                  if (dot(r, r) >= cut2) continue;
-                  // r = x_i − x_j + shift, with shift = (n_j − n_i − w)·B.
-                  std::array<double, 3> m{};
-                  for (int k = 0; k < 3; ++k) m[k] = wraps[j][k] - wraps[i][k] - w[k];
-                  pairs.push_back({i, j, lattice(m, cell_vectors)});
-                }
-              }
+  for (const Cell& home : cells) {
+    const std::array<int64_t, 3>& c = home.index;
+    for (int dx = -1; dx <= 1; ++dx)
+      for (int dy = -1; dy <= 1; ++dy)
+        for (int dz = -1; dz <= 1; ++dz) {
+          const std::array<int, 3> d{dx, dy, dz};
+          std::array<int64_t, 3> o{};
+          std::array<double, 3> w{};  // lattice translation of the neighbour cell
+          for (int k = 0; k < 3; ++k) {
+            if (images[k]) {
+              o[k] = 0;
+              w[k] = d[k];
+              continue;
             }
-      }
+            o[k] = c[k] + d[k];
+            if (box.periodic && (o[k] < 0 || o[k] >= ncell[k])) {
+              w[k] = o[k] < 0 ? -1.0 : 1.0;
+              o[k] -= static_cast<int64_t>(w[k]) * ncell[k];
+            }
+          }
+          const Cell* other = find(o);
+          if (!other) continue;
+          const Vec3 t = lattice(w, cell_vectors);
+          for (int64_t a = home.begin; a < home.end; ++a) {
+            const int64_t i = order[a];
+            for (int64_t b = other->begin; b < other->end; ++b) {
+              const int64_t j = order[b];
+              if (j <= i) continue;
+              const Vec3 r{xw[i][0] - xw[j][0] - t[0], xw[i][1] - xw[j][1] - t[1], xw[i][2] - xw[j][2] - t[2]};
+              if (dot(r, r) >= cut2) continue;
+              // r = x_i − x_j + shift, with shift = (n_j − n_i − w)·B.
+              std::array<double, 3> m{};
+              for (int k = 0; k < 3; ++k) m[k] = wraps[j][k] - wraps[i][k] - w[k];
+              pairs.push_back({i, j, lattice(m, cell_vectors)});
+            }
+          }
+        }
+  }
   std::sort(pairs.begin(), pairs.end(), [](const NeighborPair& p, const NeighborPair& q) {
     return p.i != q.i ? p.i < q.i : p.j < q.j;
   });

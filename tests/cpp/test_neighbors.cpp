@@ -90,6 +90,23 @@ TEST(Neighbors, ThinBoxesUseImagesInsteadOfCells) {
   EXPECT_EQ(cell_list(x, 4.5, box), brute_force(x, 4.5, box));
 }
 
+// Cells exist only where atoms are: clusters a million Å apart (and a coordinate of 1e9 Å, 1e8 nm) give the
+// pairs brute force gives instead of a grid over the whole spread (which ran out of memory: std::bad_alloc).
+TEST(Neighbors, FarApartClustersNeedNoGridOverTheGap) {
+  std::mt19937_64 rng(11);
+  std::vector<Vec3> x = random_points(rng, 60, 0, 12);
+  for (const Vec3& far : {Vec3{1e4, 1e4, 1e4}, Vec3{1e7, -1e7, 1e7}, Vec3{1e9, 0, 0}}) {
+    const auto cluster = random_points(rng, 8, 0, 6);
+    for (const auto& p : cluster) x.push_back({p[0] + far[0], p[1] + far[1], p[2] + far[2]});
+  }
+  EXPECT_EQ(cell_list(x, 5.0, Box::none()), brute_force(x, 5.0, Box::none()));
+  // A large periodic box with few atoms: no grid over its volume either.
+  const Box big = Box::orthorhombic(1e6, 1e6, 1e6);
+  std::vector<Vec3> y = random_points(rng, 40, 0, 10);
+  y.push_back({1e6 - 1.0, 2.0, 3.0});  // the periodic image of this one is near the others
+  EXPECT_EQ(cell_list(y, 5.0, big), brute_force(y, 5.0, big));
+}
+
 TEST(Neighbors, BadInputsAreNamed) {
   const std::vector<Vec3> x{{0, 0, 0}, {1, 0, 0}};
   EXPECT_THROW(neighbor_pairs(x, 6.0, Box::orthorhombic(10, 10, 10)), InputError);  // cutoff > half box
