@@ -31,9 +31,18 @@ T get(const std::string& in, size_t offset) {
 
 const char* dtype_name(torch::Dtype t) { return t == torch::kFloat64 ? "float64" : "float32"; }
 
+// The first parameter holding NaN or inf, or "" when every weight is finite.
+std::string first_non_finite(EPTModel& model) {
+  for (const auto& item : model->named_parameters())
+    if (!torch::isfinite(item.value().detach()).all().item<bool>()) return item.key();
+  return "";
+}
+
 }  // namespace
 
 std::string checkpoint_bytes(EPTModel& model, const std::string& metadata_json) {
+  if (const std::string bad = first_non_finite(model); !bad.empty())
+    throw CheckpointError(Kind::NonFinite, "model", "parameter '" + bad + "' holds NaN or inf; a broken model is never written");
   nlohmann::ordered_json header;
   header["vocab_version"] = vocab::kVersion;
   header["config"] = nlohmann::json::parse(model->config().to_json());
@@ -147,6 +156,9 @@ EPTModel load_checkpoint_bytes(const std::string& bytes, const std::string& labe
       throw CheckpointError(Kind::Corrupt, label, "tensor '" + name + "' runs past the payload");
     std::memcpy(stored_tensor.data_ptr(), bytes.data() + offset, stored_tensor.nbytes());
     offset += stored_tensor.nbytes();
+    if (!torch::isfinite(stored_tensor).all().item<bool>())
+      throw CheckpointError(Kind::NonFinite, label, "tensor '" + name + "' holds NaN or inf (the run that wrote it "
+                                                    "diverged); use an earlier checkpoint");
     param->set_data(stored_tensor);
   }
   meta.dtype = any_double ? torch::kFloat64 : torch::kFloat32;

@@ -118,6 +118,9 @@ Manifest read_manifest(const std::string& directory) {
 Corpus Corpus::load(const std::string& directory) {
   Corpus corpus;
   const Manifest m = read_manifest(directory);
+  std::string identity;
+  for (const auto& s : m.shards) identity += s.file + ":" + s.crc32 + ";";
+  corpus.fingerprint = crc32_hex(crc32_of(identity));
   for (const auto& s : m.shards) {
     auto records = read_shard((std::filesystem::path(directory) / s.file).string(), s.crc32);
     for (auto& r : records) corpus.records.push_back(std::move(r));

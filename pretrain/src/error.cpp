@@ -10,6 +10,7 @@ const char* to_string(CheckpointError::Kind kind) {
     case CheckpointError::Kind::Truncated: return "truncated";
     case CheckpointError::Kind::Corrupt: return "corrupt";
     case CheckpointError::Kind::Incompatible: return "incompatible";
+    case CheckpointError::Kind::NonFinite: return "non-finite weights";
     case CheckpointError::Kind::Io: return "I/O error";
   }
   return "unknown";

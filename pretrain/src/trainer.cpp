@@ -36,11 +36,45 @@ uint64_t fnv1a(const std::string& s) {
 }
 
 
+std::string finite_text(double v) { return std::isfinite(v) ? std::to_string(v) : (std::isnan(v) ? "NaN" : "inf"); }
+
 }  // namespace
+
+void TrainConfig::validate() const {
+  auto bad = [](const std::string& option, const std::string& expected, double value) {
+    return InputError(option + " must be " + expected + ", got " + finite_text(value));
+  };
+  if (steps < 1) throw bad("--steps", "at least 1", static_cast<double>(steps));
+  if (!(std::isfinite(learning_rate) && learning_rate > 0)) throw bad("--lr", "a finite number > 0", learning_rate);
+  if (warmup < 0) throw bad("--warmup", "at least 0", static_cast<double>(warmup));
+  if (!(std::isfinite(weight_decay) && weight_decay >= 0)) throw bad("--weight-decay", "a finite number ≥ 0", weight_decay);
+  if (!(std::isfinite(clip_norm) && clip_norm > 0))
+    throw bad("--clip", "a finite gradient norm > 0 (0 would clip every step to nothing)", clip_norm);
+  if (atoms_per_batch < 1) throw bad("--atoms-per-batch", "at least 1", static_cast<double>(atoms_per_batch));
+  if (!(validation_fraction >= 0 && validation_fraction < 1))
+    throw bad("--validation-fraction", "in [0, 1) (0: no validation)", validation_fraction);
+  if (validate_every < 1) throw bad("--validate-every", "at least 1", static_cast<double>(validate_every));
+  if (checkpoint_every < 1) throw bad("--checkpoint-every", "at least 1", static_cast<double>(checkpoint_every));
+  if (!(std::isfinite(noise.sigma_translation) && noise.sigma_translation > 0))
+    throw bad("--sigma-translation", "a finite length > 0 Å", noise.sigma_translation);
+  if (!(std::isfinite(noise.sigma_rotation) && noise.sigma_rotation > 0))
+    throw bad("--sigma-rotation", "a finite number > 0", noise.sigma_rotation);
+}
+
+std::string TrainConfig::schedule_json() const {
+  return nlohmann::ordered_json{{"steps", steps}, {"lr", learning_rate}, {"warmup", warmup},
+                                {"weight_decay", weight_decay}, {"clip", clip_norm},
+                                {"atoms_per_batch", atoms_per_batch}, {"validation_fraction", validation_fraction},
+                                {"seed", seed}, {"dtype", dtype == torch::kFloat64 ? "float64" : "float32"},
+                                {"objective", static_cast<int>(noise.objective)},
+                                {"sigma_translation", noise.sigma_translation},
+                                {"sigma_rotation", noise.sigma_rotation}}
+      .dump();
+}
 
 Trainer::Trainer(const Corpus& corpus, const TrainConfig& config, std::string out, DataParallel* parallel)
     : corpus_(corpus), config_(config), out_(std::move(out)), parallel_(parallel), noise_(config.noise) {
-  if (config.steps < 1 || config.atoms_per_batch < 1) throw InputError("pretrain: --steps and --atoms-per-batch must be positive");
+  config.validate();
   // Validation by molecule (all conformers together), from a hash of its source: stable across runs.
   for (size_t k = 0; k < corpus.entries.size(); ++k) {
     const double u = static_cast<double>(fnv1a(corpus.entries[k].record->source) % 1000000) / 1e6;
@@ -110,8 +144,8 @@ torch::Tensor Trainer::loss_on(EPTModel& model, const std::vector<size_t>& entri
                         batch.num_real_blocks, targets);
 }
 
-double Trainer::validation_loss(EPTModel& model, bool zero_predictor) {
-  if (validation_.empty()) return std::nan("");
+std::optional<double> Trainer::validation_loss(EPTModel& model, bool zero_predictor) {
+  if (validation_.empty()) return std::nullopt;
   torch::NoGradGuard no_grad;
   double total = 0;
   int64_t count = 0;
@@ -130,7 +164,9 @@ void Trainer::save(const std::string& path, bool with_optimizer) {
                                  {"objective", static_cast<int>(config_.noise.objective)},
                                  {"sigma_translation", config_.noise.sigma_translation},
                                  {"sigma_rotation", config_.noise.sigma_rotation},
-                                 {"learning_rate", config_.learning_rate}, {"atoms_per_batch", config_.atoms_per_batch}};
+                                 {"learning_rate", config_.learning_rate}, {"atoms_per_batch", config_.atoms_per_batch},
+                                 {"schedule", nlohmann::json::parse(config_.schedule_json())},
+                                 {"corpus", corpus_.fingerprint}};
   if (with_optimizer) {
     torch::serialize::OutputArchive archive;
     optimizer_->save(archive);
@@ -142,17 +178,48 @@ void Trainer::save(const std::string& path, bool with_optimizer) {
 }
 
 void Trainer::run(bool resume, const std::function<void(const StepReport&)>& report, int64_t stop_after) {
+  namespace fs = std::filesystem;
   const bool writer = !parallel_ || parallel_->rank() == 0;
-  if (writer) std::filesystem::create_directories(out_);
+  const std::string checkpoint = (fs::path(out_) / "checkpoint.ept").string();
+  const std::string metrics_path = (fs::path(out_) / "metrics.jsonl").string();
+  const std::string final_model = (fs::path(out_) / "model.ept").string();
+  // Every process checks the folder (a shared file system), so that all of them stop on the same error.
+  const bool has_run = fs::exists(checkpoint) || fs::exists(metrics_path) || fs::exists(final_model);
+  if (resume && !fs::exists(checkpoint))
+    throw InputError("pretrain --resume: '" + checkpoint + "' does not exist, so there is nothing to resume; " +
+                     (has_run ? "the folder holds an unfinished run without a checkpoint: use --overwrite to start it again"
+                              : "start a new run without --resume"));
+  if (!resume && has_run && !config_.overwrite)
+    throw InputError("pretrain: '" + out_ + "' already holds a run; continue it with --resume, replace it with "
+                     "--overwrite, or choose another --out");
   if (parallel_) parallel_->barrier();
-  const std::string checkpoint = (std::filesystem::path(out_) / "checkpoint.ept").string();
-  const std::string metrics_path = (std::filesystem::path(out_) / "metrics.jsonl").string();
-  if (resume && std::filesystem::exists(checkpoint)) {
+  if (writer) {
+    fs::create_directories(out_);
+    if (!resume && has_run)  // --overwrite: nothing of the old run may be mistaken for the new one
+      for (const auto& path : {checkpoint, metrics_path, final_model}) fs::remove(path);
+  }
+  if (parallel_) parallel_->barrier();
+  if (resume) {
     CheckpointInfo info;
     EPTModel loaded = load_checkpoint(checkpoint, &info);
     if (info.config.to_json() != config_.model.to_json())
       throw InputError("pretrain --resume: '" + checkpoint + "' was trained with another model configuration");
     const auto meta = nlohmann::json::parse(info.metadata);
+    if (meta.contains("corpus") && meta["corpus"] != corpus_.fingerprint)
+      throw InputError("pretrain --resume: '" + checkpoint + "' was trained on another corpus (fingerprint " +
+                       meta["corpus"].get<std::string>() + ", this one " + corpus_.fingerprint +
+                       "); resume with the corpus it was trained on, or start a new run");
+    if (meta.contains("schedule")) {
+      const auto now = nlohmann::json::parse(config_.schedule_json());
+      std::string differences;
+      for (const auto& [key, value] : now.items())
+        if (!meta["schedule"].contains(key) || meta["schedule"][key] != value)
+          differences += (differences.empty() ? "" : ", ") + key + " " +
+                         (meta["schedule"].contains(key) ? meta["schedule"][key].dump() : "?") + " → " + value.dump();
+      if (!differences.empty())
+        throw InputError("pretrain --resume: the options differ from those of the run in '" + out_ + "' (" +
+                         differences + "); a resumed run takes the same steps only with the same options");
+    }
     {
       torch::NoGradGuard no_grad;
       auto target = model_->named_parameters();
@@ -173,10 +240,14 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
     }
   } else if (writer) {
     // Step 0: the untrained model and the zero predictor, the baselines every later validation compares with.
-    std::ofstream(metrics_path, std::ios::trunc)
-        << nlohmann::ordered_json{{"step", 0}, {"validation_loss", validation_loss(model_)},
-                                  {"zero_predictor_validation_loss", validation_loss(model_, true)}}.dump()
-        << "\n";
+    nlohmann::ordered_json line = {{"step", 0}};
+    if (const auto v = validation_loss(model_)) {
+      line["validation_loss"] = *v;
+      line["zero_predictor_validation_loss"] = *validation_loss(model_, true);
+    } else {
+      line["validation"] = "none (--validation-fraction 0)";
+    }
+    std::ofstream(metrics_path, std::ios::trunc) << line.dump() << "\n";
   }
   if (parallel_) parallel_->broadcast(model_->parameters());  // every process starts from rank 0's weights
   std::ofstream metrics;
@@ -202,6 +273,11 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
       loss_value = parallel_->sum(loss_value) / parallel_->world_size();
     }
     const double norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), config_.clip_norm);
+    if (!std::isfinite(loss_value) || !std::isfinite(norm))
+      throw Error("pretrain: the run diverged at step " + std::to_string(step_ + 1) + " (loss " +
+                  finite_text(loss_value) + ", gradient norm " + finite_text(norm) + ", learning rate " +
+                  std::to_string(lr) + "); the step was not taken and nothing was written. Lower --lr, or check "
+                  "the corpus; the last checkpoint in '" + out_ + "' is intact (--resume continues from it)");
     optimizer_->step();
     ++step_;
     StepReport r;
@@ -218,7 +294,7 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
     }
     nlohmann::ordered_json line = {{"step", r.step}, {"loss", r.loss}, {"lr", r.learning_rate},
                                    {"grad_norm", r.gradient_norm}, {"atoms", r.atoms}};
-    if (r.validation_loss >= 0) line["validation_loss"] = r.validation_loss;
+    if (r.validation_loss) line["validation_loss"] = *r.validation_loss;
     metrics << line.dump() << "\n" << std::flush;
     if (step_ % config_.checkpoint_every == 0 || step_ == config_.steps) save(checkpoint, true);
     if (report) report(r);

@@ -1,9 +1,12 @@
 // Pretraining: a few steps reduce the validation loss, and a resumed run is bitwise the uninterrupted one.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "ept/checkpoint.h"
+#include "ept/checksum.h"
 #include "ept/dataset.h"
 #include "ept/error.h"
 #include "ept/trainer.h"
@@ -52,10 +55,10 @@ TEST(Trainer, AFewStepsReduceTheValidationLoss) {
   c.learning_rate = 5e-3;
   const auto dir = temporary("loss");
   Trainer trainer(corpus, c, dir.string());
-  const double before = trainer.validation_loss(trainer.model());
-  const double zero = trainer.validation_loss(trainer.model(), /*zero_predictor=*/true);
+  const double before = *trainer.validation_loss(trainer.model());
+  const double zero = *trainer.validation_loss(trainer.model(), /*zero_predictor=*/true);
   trainer.run(false);
-  const double after = trainer.validation_loss(trainer.model());
+  const double after = *trainer.validation_loss(trainer.model());
   std::cout << "[ figure ] validation loss: zero predictor " << zero << ", initial " << before << ", after "
             << c.steps << " steps " << after << "\n";
   // Noise of the validation set is fixed, so these comparisons are deterministic.
@@ -91,6 +94,105 @@ TEST(Trainer, ResumedRunIsBitwiseTheUninterruptedRun) {
   fs::remove_all(straight);
   fs::remove_all(interrupted);
   fs::remove_all(temporary("fresh"));
+}
+
+template <typename F>
+void expect_input_error(F&& f, const std::string& part) {
+  try {
+    f();
+    ADD_FAILURE() << "no error; expected one mentioning '" << part << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
+}
+
+TEST(Trainer, OptionsThatCannotTrainAreNamed) {
+  const Corpus corpus = Corpus::load(test::fixture("corpus"));
+  const auto dir = temporary("options").string();
+  auto with = [&](auto change) {
+    TrainConfig c = small_config();
+    change(c);
+    return [&corpus, &dir, c] { Trainer(corpus, c, dir); };
+  };
+  expect_input_error(with([](TrainConfig& c) { c.learning_rate = -1; }), "--lr must be a finite number > 0, got -1");
+  expect_input_error(with([](TrainConfig& c) { c.learning_rate = std::nan(""); }), "--lr must be a finite number > 0, got NaN");
+  expect_input_error(with([](TrainConfig& c) { c.weight_decay = -5; }), "--weight-decay");
+  expect_input_error(with([](TrainConfig& c) { c.clip_norm = 0; }), "--clip");
+  expect_input_error(with([](TrainConfig& c) { c.clip_norm = -1; }), "--clip");
+  expect_input_error(with([](TrainConfig& c) { c.warmup = -1; }), "--warmup");
+  expect_input_error(with([](TrainConfig& c) { c.validation_fraction = 1; }), "--validation-fraction");
+}
+
+TEST(Trainer, ADivergingRunStopsWithANamedErrorAndWritesNoBrokenModel) {
+  const Corpus corpus = Corpus::load(test::fixture("corpus"));
+  TrainConfig c = small_config();
+  c.steps = 20;
+  c.warmup = 0;
+  c.learning_rate = 1e9;
+  c.checkpoint_every = 1;
+  const auto dir = temporary("diverge");
+  Trainer trainer(corpus, c, dir.string());
+  expect_input_error([&] { trainer.run(false); }, "diverged at step");
+  EXPECT_FALSE(fs::exists(dir / "model.ept"));
+  // Whatever checkpoint exists was written before the divergence, and loads.
+  if (fs::exists(dir / "checkpoint.ept")) load_checkpoint((dir / "checkpoint.ept").string());
+  // A model with a NaN weight is never written, and a file holding one does not load.
+  EPTModel broken = test::small_model();
+  {
+    torch::NoGradGuard no_grad;
+    broken->parameters()[3].view(-1)[0] = std::nan("");
+  }
+  expect_input_error([&] { save_checkpoint(broken, (dir / "nan.ept").string(), "{}"); }, "holds NaN or inf");
+  EXPECT_FALSE(fs::exists(dir / "nan.ept"));
+  // A file with a NaN weight and a valid checksum (as another writer could make) is refused on loading.
+  EPTModel good = test::small_model();
+  std::string bytes = checkpoint_bytes(good, "{}");
+  const double nan = std::nan("");
+  std::memcpy(bytes.data() + bytes.size() - sizeof(uint32_t) - sizeof(double), &nan, sizeof(double));
+  const uint32_t crc = crc32_of(bytes, bytes.size() - sizeof(uint32_t));
+  std::memcpy(bytes.data() + bytes.size() - sizeof(uint32_t), &crc, sizeof(uint32_t));
+  expect_input_error([&] { load_checkpoint_bytes(bytes, "nan.ept"); }, "holds NaN or inf");
+  fs::remove_all(dir);
+}
+
+TEST(Trainer, RunFoldersAreNotOverwrittenOrResumedByMistake) {
+  const Corpus corpus = Corpus::load(test::fixture("corpus"));
+  TrainConfig c = small_config();
+  c.steps = 4;
+  c.checkpoint_every = 2;
+  const auto dir = temporary("folders");
+  expect_input_error([&] { Trainer(corpus, c, dir.string()).run(true); }, "nothing to resume");
+  Trainer(corpus, c, dir.string()).run(false);
+  const auto before = fs::last_write_time(dir / "model.ept");
+  expect_input_error([&] { Trainer(corpus, c, dir.string()).run(false); }, "--resume, replace it with --overwrite");
+  EXPECT_EQ(fs::last_write_time(dir / "model.ept"), before);
+  TrainConfig other = c;
+  other.learning_rate = 1e-4;
+  expect_input_error([&] { Trainer(corpus, other, dir.string()).run(true); }, "lr 0.003 → 0.0001");
+  TrainConfig replace = c;
+  replace.overwrite = true;
+  Trainer(corpus, replace, dir.string()).run(false);
+  EXPECT_TRUE(fs::exists(dir / "model.ept"));
+  fs::remove_all(dir);
+}
+
+TEST(Trainer, NoValidationSetMeansNoValidationLoss) {
+  const Corpus corpus = Corpus::load(test::fixture("corpus"));
+  TrainConfig c = small_config();
+  c.steps = 2;
+  c.validation_fraction = 0;
+  const auto dir = temporary("novalidation");
+  Trainer trainer(corpus, c, dir.string());
+  EXPECT_FALSE(trainer.validation_loss(trainer.model()).has_value());
+  bool reported = false;
+  trainer.run(false, [&](const StepReport& r) { reported = reported || r.validation_loss.has_value(); });
+  EXPECT_FALSE(reported);
+  std::ifstream metrics(dir / "metrics.jsonl");
+  std::string first;
+  std::getline(metrics, first);
+  EXPECT_NE(first.find("none (--validation-fraction 0)"), std::string::npos) << first;
+  EXPECT_EQ(first.find("null"), std::string::npos) << first;
+  fs::remove_all(dir);
 }
 
 }  // namespace

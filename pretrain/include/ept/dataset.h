@@ -51,6 +51,7 @@ struct Corpus {
   std::vector<MoleculeRecord> records;
   std::vector<Complex> complexes;
   std::vector<Entry> entries;
+  std::string fingerprint;  // CRC-32 over the manifest's shard names and checksums: which corpus this is
   Corpus() = default;
   Corpus(Corpus&&) = default;
   Corpus(const Corpus&) = delete;  // entries point into records and complexes

@@ -20,7 +20,7 @@ class InputError : public Error {
 /// A checkpoint file that cannot be used; `kind()` tells why.
 class CheckpointError : public Error {
  public:
-  enum class Kind { Missing, Foreign, WrongVersion, Truncated, Corrupt, Incompatible, Io };
+  enum class Kind { Missing, Foreign, WrongVersion, Truncated, Corrupt, Incompatible, NonFinite, Io };
   CheckpointError(Kind kind, const std::string& path, const std::string& detail);
   Kind kind() const { return kind_; }
   const std::string& path() const { return path_; }

@@ -9,6 +9,7 @@
 #include <torch/types.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "ept/config.h"
@@ -33,12 +34,19 @@ struct TrainConfig {
   int64_t checkpoint_every = 100;
   uint64_t seed = 1;
   torch::Dtype dtype = torch::kFloat32;
+  /// Replace a run already in the output folder (its checkpoint, model and metrics) instead of refusing.
+  bool overwrite = false;
+
+  /// InputError naming the option (--lr, --clip, ...) for a value that cannot train anything.
+  void validate() const;
+  /// The settings a resumed run must share with the run it continues (data order, noise, schedule), as JSON.
+  std::string schedule_json() const;
 };
 
 struct StepReport {
   int64_t step = 0;
   double loss = 0, learning_rate = 0, gradient_norm = 0;
-  double validation_loss = -1;  // < 0 when not validated at this step
+  std::optional<double> validation_loss;  // at validation steps, when there is a validation set
   int64_t atoms = 0;
 };
 
@@ -49,10 +57,14 @@ class Trainer {
   /// rank 0 alone validates and writes files.
   Trainer(const Corpus& corpus, const TrainConfig& config, std::string out, DataParallel* parallel = nullptr);
   /// Trains to config.steps (or stops after `stop_after` steps, as an interruption would); with `resume`,
-  /// continues from out/checkpoint.ept. `report` sees every step.
+  /// continues from out/checkpoint.ept, which must exist and come from the same corpus and schedule. Without it
+  /// a folder that already holds a run is refused unless config.overwrite. A non-finite loss or gradient stops
+  /// the run with an Error before the step is taken: the last checkpoint stays the last good one.
+  /// `report` sees every step.
   void run(bool resume, const std::function<void(const StepReport&)>& report = {}, int64_t stop_after = -1);
-  /// Mean validation loss of `model` (the zero predictor when `zero_predictor`), with fixed noise.
-  double validation_loss(EPTModel& model, bool zero_predictor = false);
+  /// Mean validation loss of `model` (the zero predictor when `zero_predictor`), with fixed noise; none without
+  /// a validation set (--validation-fraction 0).
+  std::optional<double> validation_loss(EPTModel& model, bool zero_predictor = false);
   EPTModel& model() { return model_; }
   /// The objective's loss on corpus entries, with the noise drawn from `noise_seed`.
   torch::Tensor loss_on(EPTModel& model, const std::vector<size_t>& entries, uint64_t noise_seed,

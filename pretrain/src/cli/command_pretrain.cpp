@@ -20,14 +20,15 @@ int pretrain(const std::vector<std::string>& args) {
   o.add_options()
       ("corpus", po::value(&corpus_dir)->required(), "corpus directory made by `ept prepare`")
       ("out,o", po::value(&out)->required(), "run directory: checkpoint.ept, model.ept, metrics.jsonl")
-      ("resume", po::bool_switch(&resume), "continue from OUT/checkpoint.ept with the same data order")
+      ("resume", po::bool_switch(&resume), "continue from OUT/checkpoint.ept (same corpus and options)")
+      ("overwrite", po::bool_switch(&c.overwrite), "replace a run already in OUT")
       ("steps", po::value(&c.steps)->default_value(c.steps), "optimizer steps")
       ("lr", po::value(&c.learning_rate)->default_value(c.learning_rate), "peak learning rate (AdamW)")
       ("warmup", po::value(&c.warmup)->default_value(c.warmup), "linear warm-up steps, then cosine decay")
       ("weight-decay", po::value(&c.weight_decay)->default_value(c.weight_decay), "AdamW weight decay")
       ("clip", po::value(&c.clip_norm)->default_value(c.clip_norm), "gradient norm clipping")
       ("atoms-per-batch", po::value(&c.atoms_per_batch)->default_value(c.atoms_per_batch), "atom budget of a batch")
-      ("validation-fraction", po::value(&c.validation_fraction)->default_value(c.validation_fraction), "held-out molecules")
+      ("validation-fraction", po::value(&c.validation_fraction)->default_value(c.validation_fraction), "held-out molecules (0: no validation)")
       ("validate-every", po::value(&c.validate_every)->default_value(c.validate_every), "steps between validations")
       ("checkpoint-every", po::value(&c.checkpoint_every)->default_value(c.checkpoint_every), "steps between checkpoints")
       ("objective", po::value(&objective)->default_value(objective), "complete (block translation + rotation), translation, or atom")
@@ -59,16 +60,21 @@ int pretrain(const std::vector<std::string>& args) {
     return 0;
   }
   Progress progress("steps", c.steps);
-  double last_validation = -1;
+  std::optional<double> last_validation;
   trainer.run(resume, [&](const StepReport& r) {
-    if (r.validation_loss >= 0) last_validation = r.validation_loss;
     progress.update(r.step);
-    if (r.validation_loss >= 0)
-      std::cerr << "\nstep " << r.step << ": loss " << r.loss << ", validation " << r.validation_loss << "\n";
+    if (r.validation_loss) {
+      last_validation = r.validation_loss;
+      std::cerr << "\nstep " << r.step << ": loss " << r.loss << ", validation " << *r.validation_loss << "\n";
+    }
   });
   progress.finish();
-  std::cout << "wrote " << out << "/model.ept after " << trainer.step() << " steps; validation loss "
-            << last_validation << " (zero predictor " << trainer.validation_loss(trainer.model(), true) << ")\n";
+  std::cout << "wrote " << out << "/model.ept after " << trainer.step() << " steps; ";
+  if (last_validation)
+    std::cout << "validation loss " << *last_validation << " (zero predictor "
+              << *trainer.validation_loss(trainer.model(), true) << ")\n";
+  else
+    std::cout << "no validation (--validation-fraction 0)\n";
   return 0;
 }
 

@@ -41,8 +41,11 @@ int validate(const std::vector<std::string>& args) {
   c.steps = 1;
   const Corpus corpus = Corpus::load(corpus_dir);
   Trainer trainer(corpus, c, "");
-  std::cout << "objective " << objective << ": validation loss " << trainer.validation_loss(model)
-            << ", zero predictor " << trainer.validation_loss(model, true) << "\n";
+  const auto loss = trainer.validation_loss(model);
+  if (!loss) throw InputError("--validation-fraction " + std::to_string(c.validation_fraction) +
+                              " holds out no molecule of this corpus: nothing to validate on");
+  std::cout << "objective " << objective << ": validation loss " << *loss << ", zero predictor "
+            << *trainer.validation_loss(model, true) << "\n";
   return 0;
 }
 
