@@ -47,6 +47,61 @@ def test_bad_corpus_and_options_are_named(tmp_path):
     assert result.returncode != 0 and "unknown objective 'spin'" in result.stderr
 
 
+def pretrain(out, *extra):
+    """A 6-step run of ARGS, with the options in `extra` replacing ARGS's own."""
+    options = dict(zip(ARGS[::2], ARGS[1::2]), **{"--steps": "6"})
+    flags = []
+    extra = list(extra)
+    while extra:
+        name = extra.pop(0)
+        if extra and not extra[0].startswith("--") or name in ("--lr", "--clip", "--warmup", "--weight-decay"):
+            options[name] = extra.pop(0)
+        else:
+            flags.append(name)
+    args = [item for pair in options.items() for item in pair] + flags
+    return subprocess.run([ept_binary(), "pretrain", "--out", str(out)] + args, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--lr", "-1"], "--lr must be a finite number > 0, got -1"),
+    (["--lr", "nan"], "--lr must be a finite number > 0, got NaN"),
+    (["--weight-decay", "-5"], "--weight-decay must be a finite number ≥ 0"),
+    (["--clip", "0"], "--clip must be a finite gradient norm > 0"),
+    (["--clip", "-1"], "--clip must be a finite gradient norm > 0"),
+    (["--warmup", "-1"], "--warmup must be at least 0"),
+])
+def test_options_that_cannot_train_are_named_without_a_backtrace(tmp_path, options, message):
+    result = pretrain(tmp_path / "run", *options)
+    assert result.returncode == 1, result.stderr
+    assert message in result.stderr and "frame #" not in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_diverging_run_stops_and_leaves_no_model(tmp_path):
+    result = pretrain(tmp_path / "run", "--lr", "1e9", "--warmup", "0", "--checkpoint-every", "1")
+    assert result.returncode == 1 and "diverged at step" in result.stderr, result.stderr
+    assert not (tmp_path / "run" / "model.ept").exists()
+    for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines():
+        assert "null" not in line and "-1" not in line.split('"step"')[0], line
+
+
+def test_run_folders_are_kept_from_mistakes(tmp_path):
+    run = tmp_path / "run"
+    result = pretrain(run, "--resume")
+    assert result.returncode == 1 and "nothing to resume" in result.stderr
+    assert pretrain(run).returncode == 0
+    model = (run / "model.ept").read_bytes()
+    result = pretrain(run)
+    assert result.returncode == 1 and "--resume, replace it with --overwrite, or choose another --out" in result.stderr
+    assert (run / "model.ept").read_bytes() == model
+    result = pretrain(run, "--resume", "--seed", "9")
+    assert result.returncode == 1 and "seed 4 → 9" in result.stderr, result.stderr
+    assert pretrain(run, "--overwrite", "--seed", "9").returncode == 0
+    assert (run / "model.ept").read_bytes() != model
+    result = pretrain(tmp_path / "none", "--validation-fraction", "0")
+    assert result.returncode == 0 and "no validation (--validation-fraction 0)" in result.stdout, result.stdout
+
+
 def test_prepare_builds_every_domain_and_counts_failures(tmp_path):
     import numpy as np
     import openmm.app as app
