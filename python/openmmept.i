@@ -47,6 +47,25 @@
 %ignore EPTPlugin::EPTForce::fromModelBytes;
 %copyctor EPTPlugin::EPTForce;
 
+// What Python users pass: pathlib paths for files, NumPy integers and arrays for indices.
+%pythonbegin %{
+import os as _os
+%}
+%pythonprepend EPTPlugin::EPTForce::EPTForce %{
+    args = tuple(_os.fspath(a) if isinstance(a, _os.PathLike) else a for a in args)
+%}
+%pythonprepend EPTPlugin::EPTForce::setChemistryFromPdb %{
+    pdbPath = _os.fspath(pdbPath)
+%}
+%pythonprepend EPTPlugin::EPTForce::setAtoms %{
+    particles = [int(p) for p in particles]
+%}
+%pythonprepend EPTPlugin::EPTForce::setChemistry %{
+    atomicNumbers, residueIds = [int(z) for z in atomicNumbers], [int(i) for i in residueIds]
+    atomNames, residueNames, chainIds = [str(n) for n in atomNames], [str(r) for r in residueNames], [str(c) for c in chainIds]
+    bonds = [(int(a), int(b)) for a, b in bonds]
+%}
+
 %include "ept/modes.h"
 %include "EPTForce.h"
 

@@ -37,7 +37,8 @@ class EPTForce : public OpenMM::Force {
   /// The model's cutoff in nm.
   double getCutoff() const { return cutoffNm_; }
 
-  /// Particles the model acts on (ML region); empty means every particle of the System.
+  /// Particles the model acts on (ML region); empty means every particle of the System. OpenMMException for a
+  /// negative or repeated particle index.
   void setAtoms(const std::vector<int>& particles);
   const std::vector<int>& getAtoms() const { return atoms_; }
 
@@ -58,8 +59,8 @@ class EPTForce : public OpenMM::Force {
   void setOutputMode(OutputMode mode) { outputMode_ = mode; }
   OutputMode getOutputMode() const { return outputMode_; }
 
-  /// Multiplies the model's energy (and forces); 1 by default.
-  void setEnergyScale(double scale) { energyScale_ = scale; }
+  /// Multiplies the model's energy (and forces); 1 by default; OpenMMException unless finite.
+  void setEnergyScale(double scale);
   double getEnergyScale() const { return energyScale_; }
 
   /// A global context parameter that multiplies the energy (for interpolation); "" for none.

@@ -1,6 +1,7 @@
 #include "EPTForce.h"
 
 #include <cmath>
+#include <map>
 #include <stdexcept>
 
 #include "ept/atomic_file.h"
@@ -67,6 +68,11 @@ ept::Complex buildComplex(const EPTForce& force) {
 }
 
 std::vector<double> EPTForce::getDescriptors(OpenMM::Context& context, DescriptorLevel level) {
+  try {
+    ept::check_descriptor_level(level);  // before any evaluation
+  } catch (const ept::Error& e) {
+    throw OpenMMException(std::string("EPTForce: ") + e.what());
+  }
   auto& impl = dynamic_cast<EPTForceImpl&>(getImplInContext(context));
   return impl.getDescriptors(getContextImpl(context), level);
 }
@@ -76,15 +82,32 @@ int EPTForce::getNumDescriptorRows(DescriptorLevel level) const {
 }
 
 std::vector<std::string> EPTForce::getDescriptorLabels(DescriptorLevel level) const {
-  return ept::descriptor_labels(buildComplex(*this), level);
+  try {
+    ept::check_descriptor_level(level);
+    return ept::descriptor_labels(buildComplex(*this), level);
+  } catch (const ept::Error& e) {
+    throw OpenMMException(std::string("EPTForce: ") + e.what());
+  }
 }
 
 void EPTForce::setAtoms(const std::vector<int>& particles) {
-  for (size_t k = 0; k < particles.size(); ++k)
+  std::map<int, size_t> seen;
+  for (size_t k = 0; k < particles.size(); ++k) {
     if (particles[k] < 0)
       throw OpenMMException("EPTForce: atom " + std::to_string(k) + " has the negative particle index " +
                             std::to_string(particles[k]));
+    const auto [it, fresh] = seen.emplace(particles[k], k);
+    if (!fresh)
+      throw OpenMMException("EPTForce: particle " + std::to_string(particles[k]) + " is given twice (atoms " +
+                            std::to_string(it->second) + " and " + std::to_string(k) + "); each ML atom once");
+  }
   atoms_ = particles;
+}
+
+void EPTForce::setEnergyScale(double scale) {
+  if (!std::isfinite(scale))
+    throw OpenMMException("EPTForce: the energy scale must be a finite number, got " + std::to_string(scale));
+  energyScale_ = scale;
 }
 
 void EPTForce::setChemistry(const std::vector<int>& atomicNumbers, const std::vector<std::string>& atomNames,

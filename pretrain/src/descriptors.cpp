@@ -34,7 +34,15 @@ torch::Tensor pool(const torch::Tensor& rows, const torch::Tensor& group, int64_
 
 }  // namespace
 
+void check_descriptor_level(DescriptorLevel level) {
+  const int code = static_cast<int>(level);
+  if (code < 0 || code > 3)
+    throw InputError("descriptor level " + std::to_string(code) +
+                     " is not one of atom (0), block (1), segment (2) or molecule (3)");
+}
+
 torch::Tensor descriptors(const ModelOutput& out, const Batch& b, DescriptorLevel level, double vector_eps) {
+  check_descriptor_level(level);
   const auto atoms = torch::cat({out.scalars, vector_norm(out.vectors, vector_eps)}, -1).slice(0, 0, b.num_real);
   if (level == DescriptorLevel::Atom) return atoms;
   const auto blocks = pool(atoms, b.atom_block.slice(0, 0, b.num_real), b.num_real_blocks);
@@ -47,6 +55,7 @@ torch::Tensor descriptors(const ModelOutput& out, const Batch& b, DescriptorLeve
 }
 
 std::vector<std::string> descriptor_labels(const Complex& c, DescriptorLevel level) {
+  check_descriptor_level(level);
   std::vector<std::string> labels;
   switch (level) {
     case DescriptorLevel::Atom:

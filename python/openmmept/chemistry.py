@@ -5,9 +5,7 @@ from .binding import EPTForce
 
 
 def _apply(force: EPTForce, atomic_numbers, names, residue_names, residue_ids, chain_ids, bonds) -> None:
-    force.setChemistry([int(z) for z in atomic_numbers], [str(n) for n in names],
-                       [str(r) for r in residue_names], [int(i) for i in residue_ids], [str(c) for c in chain_ids],
-                       [(int(a), int(b)) for a, b in bonds])
+    force.setChemistry(atomic_numbers, names, residue_names, residue_ids, chain_ids, bonds)
 
 
 def set_chemistry_from_topology(force: EPTForce, topology, atoms: Optional[Sequence[int]] = None) -> None:

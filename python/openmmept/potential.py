@@ -15,6 +15,15 @@ class EPTPotential(MLPotential):
     def __init__(self, modelPath: Optional[str] = None, **args):
         super().__init__("ept", modelPath=modelPath, **args)
 
+    def createMixedSystem(self, topology: openmm.app.Topology, system: openmm.System, atoms: Iterable[int], *args,
+                          **kwargs):
+        """openmm-ml's createMixedSystem, after a check that names an atom index outside the topology."""
+        atoms = [int(a) for a in atoms]
+        for a in atoms:
+            if not 0 <= a < topology.getNumAtoms():
+                raise ValueError(f"ML atom index {a} is outside the topology's {topology.getNumAtoms()} atoms")
+        return super().createMixedSystem(topology, system, atoms, *args, **kwargs)
+
     def createForce(self, topology: openmm.app.Topology, atoms: Optional[Iterable[int]] = None, **args) -> EPTForce:
         """An EPTForce on ``atoms`` of ``topology`` (all if None), for adding to a System by hand."""
         return self._impl.createForce(topology, atoms, **args)

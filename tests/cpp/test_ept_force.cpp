@@ -283,6 +283,9 @@ TEST_P(EPTForceTest, BadInputGivesClearExceptions) {
   EPTForce force(model_path());
   expect_message([&] { force.setProperty("colour", "blue"); }, "unknown property 'colour'");
   expect_message([&] { force.setProperty("threads", "-1"); }, "threads");
+  expect_message([&] { force.setEnergyScale(std::nan("")); }, "energy scale must be a finite number");
+  expect_message([&] { force.setAtoms({0, 0, 1}); }, "particle 0 is given twice");
+  expect_message([&] { force.getDescriptorLabels(static_cast<ept::DescriptorLevel>(9)); }, "descriptor level 9");
   expect_message([&] { force.addEnergyParameterDerivative("other"); }, "other");
 }
 

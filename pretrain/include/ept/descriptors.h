@@ -15,6 +15,8 @@ namespace ept {
 /// "atom", "block", "segment" or "molecule" -> level; InputError naming the word otherwise.
 DescriptorLevel descriptor_level(const std::string& name);
 const char* to_string(DescriptorLevel level);
+/// InputError unless `level` is one of the four (a value cast from an integer may be none of them).
+void check_descriptor_level(DescriptorLevel level);
 
 /// Rows in topology order: real atoms, real blocks, segments, or one row per complex of the batch.
 torch::Tensor descriptors(const ModelOutput& output, const Batch& batch, DescriptorLevel level, double vector_eps);
