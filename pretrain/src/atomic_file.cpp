@@ -44,6 +44,14 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
   }
 }
 
+void check_writable(const std::string& path) {
+  const std::string probe = path + ".tmp-" + std::to_string(::getpid());
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd < 0) fail("cannot write", path);
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot open '" + path + "' for reading");

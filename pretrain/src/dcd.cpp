@@ -23,18 +23,27 @@ double angle_cosine(double value) { return std::abs(value) <= 1.0 ? value : std:
 
 }  // namespace
 
-std::string DcdReader::read_record(const char* what, bool allow_end) {
+std::string DcdReader::read_record(const char* what, bool allow_end, bool in_frame) {
   int32_t size = 0;
   if (!in_.read(reinterpret_cast<char*>(&size), 4)) {
     if (allow_end && in_.gcount() == 0) return {};
+    if (in_frame) {
+      truncated_ = true;
+      return {};
+    }
     throw InputError("DCD file '" + path_ + "': the file ends inside " + what);
   }
   if (size < 0 || size > (1 << 30)) throw InputError("DCD file '" + path_ + "': bad record length in " + what);
   std::string bytes(static_cast<size_t>(size), '\0');
   int32_t end = 0;
-  if (!in_.read(bytes.data(), size) || !in_.read(reinterpret_cast<char*>(&end), 4))
+  if (!in_.read(bytes.data(), size) || !in_.read(reinterpret_cast<char*>(&end), 4)) {
+    if (in_frame) {
+      truncated_ = true;
+      return {};
+    }
     throw InputError("DCD file '" + path_ + "': the file ends inside " + what +
                      " (frame " + std::to_string(frames_read_) + "); a run writing it was probably killed");
+  }
   if (end != size) throw InputError("DCD file '" + path_ + "': record markers disagree in " + what);
   return bytes;
 }
@@ -64,14 +73,14 @@ DcdReader::DcdReader(const std::string& path) : path_(path), in_(path, std::ios:
 bool DcdReader::read(DcdFrame& frame) {
   std::string cell;
   if (unit_cell_) {
-    cell = read_record("a unit cell", /*allow_end=*/true);
+    cell = read_record("a unit cell", /*allow_end=*/true, /*in_frame=*/true);
     if (cell.empty()) return false;
     if (cell.size() != 48) throw InputError("DCD file '" + path_ + "': unit cell record of unexpected size");
   }
   std::array<std::string, 3> xyz;
   const char* names[3] = {"x coordinates", "y coordinates", "z coordinates"};
   for (int k = 0; k < 3; ++k) {
-    xyz[k] = read_record(names[k], /*allow_end=*/!unit_cell_ && k == 0);
+    xyz[k] = read_record(names[k], /*allow_end=*/!unit_cell_ && k == 0, /*in_frame=*/true);
     if (xyz[k].empty()) return false;
     if (static_cast<int64_t>(xyz[k].size()) != 4 * num_atoms_)
       throw InputError("DCD file '" + path_ + "': frame " + std::to_string(frames_read_) + " has the wrong atom count");

@@ -117,9 +117,32 @@ def describe(topology, positions, level: str = "block", model: Optional[str] = N
                 print(f"\rdescribed {len(frames)} frames", end="", file=sys.stderr)
     if progress:
         print(f"\rdescribed {len(frames)} frames", file=sys.stderr)
+    if isinstance(positions, (str, os.PathLike)) and os.fspath(positions).lower().endswith(".dcd"):
+        _warn_if_cut_short(os.fspath(positions), len(frames), topology.getNumAtoms())
     if describer is None:
         raise ValueError("no frames to describe")
     return np.stack(frames)
+
+
+def _warn_if_cut_short(path: str, frames: int, atoms: int) -> None:
+    """mdtraj stops at the last complete frame of a DCD file without a word; say so when bytes follow it (what a
+    killed writer leaves), as `ept describe` does."""
+    import struct
+    import warnings
+    with open(path, "rb") as f:
+        offset, has_cell = 0, False
+        for record in range(3):  # header, title, atom count: each <length> bytes <length>
+            f.seek(offset)
+            (length,) = struct.unpack("<i", f.read(4))
+            if record == 0:
+                has_cell = struct.unpack("<i", f.read(48)[44:48])[0] != 0
+            offset += 8 + length
+        size = os.fstat(f.fileno()).st_size
+    frame_bytes = (56 if has_cell else 0) + 3 * (8 + 4 * atoms)
+    extra = size - offset - frames * frame_bytes
+    if extra > 0:
+        warnings.warn(f"'{path}' ends inside frame {frames} ({extra} bytes of a frame cut short, as a killed run "
+                      f"leaves); described the {frames} complete frames", stacklevel=3)
 
 
 class DescriptorReporter:

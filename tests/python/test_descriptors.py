@@ -169,6 +169,33 @@ def test_bad_inputs_give_named_errors(model_path, peptide, tmp_path):
     assert result.returncode != 0 and "unknown descriptor level 'residue'" in result.stderr
 
 
+def test_a_dcd_cut_short_gives_its_complete_frames_with_a_warning(model_path, peptide, tmp_path):
+    simulation = mm_simulation(peptide)
+    dcd = tmp_path / "t.dcd"
+    simulation.reporters.append(app.DCDReporter(str(dcd), 1))
+    simulation.step(4)
+    del simulation  # closes the file
+    whole = dcd.read_bytes()
+    cut = tmp_path / "cut.dcd"
+    cut.write_bytes(whole[:-200])  # the last frame loses its end, as when the writer is killed
+    full = openmmept.describe(peptide.topology, str(dcd), model=model_path)
+    with pytest.warns(UserWarning, match="ends inside frame 3 .* described the 3 complete frames"):
+        partial = openmmept.describe(peptide.topology, cut, model=model_path)
+    assert partial.shape[0] == 3 and np.array_equal(partial, full[:3])
+    out = tmp_path / "cli.npy"
+    result = subprocess.run([ept_binary(), "describe", "--model", model_path, "--topology",
+                             str(FIXTURES / "peptide_AGS.pdb"), "--trajectory", str(cut), "--out", str(out)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "ends inside frame 3" in result.stderr and "described the 3 complete frames" in result.stderr
+    assert np.load(out).shape[0] == 3
+    # An --out that cannot be written fails before any frame is described.
+    result = subprocess.run([ept_binary(), "describe", "--model", model_path, "--topology",
+                             str(FIXTURES / "peptide_AGS.pdb"), "--trajectory", str(dcd),
+                             "--out", str(tmp_path / "no" / "such" / "folder.npy")], capture_output=True, text=True)
+    assert result.returncode == 1 and "cannot write" in result.stderr and "frames" not in result.stderr
+
+
 def ar1(coefficients, steps, seed):
     """x_{t+1} = a x_t + √(1 − a²) ε: unit variance, lag-τ autocorrelation a^τ per coordinate."""
     rng = np.random.default_rng(seed)

@@ -102,6 +102,22 @@ def test_run_folders_are_kept_from_mistakes(tmp_path):
     assert result.returncode == 0 and "no validation (--validation-fraction 0)" in result.stdout, result.stdout
 
 
+def test_prepare_refuses_missing_md_files_and_a_used_folder(tmp_path):
+    top = str(FIXTURES / "peptide_AGS.pdb")
+    for pair, missing in ((f"{top}:{tmp_path}/missing.dcd", "--md trajectory"), (f"{tmp_path}/none.pdb:x.dcd", "--md topology")):
+        result = subprocess.run([ept_binary(), "prepare", "--out", str(tmp_path / "c"), "--smiles", "", "--md", pair],
+                                capture_output=True, text=True)
+        assert result.returncode == 1 and missing in result.stderr and "does not exist" in result.stderr
+        assert not (tmp_path / "c" / "manifest.json").exists()
+    args = [ept_binary(), "prepare", "--out", str(tmp_path / "c"), "--smiles", "", "--peptides", "2", "--conformers", "1"]
+    assert subprocess.run(args, capture_output=True).returncode == 0
+    (tmp_path / "c" / "shard-00099.cbor").write_bytes(b"stale")
+    result = subprocess.run(args, capture_output=True, text=True)
+    assert result.returncode == 1 and "already holds a corpus" in result.stderr and "--overwrite" in result.stderr
+    assert subprocess.run(args + ["--overwrite"], capture_output=True).returncode == 0
+    assert not (tmp_path / "c" / "shard-00099.cbor").exists()
+
+
 def test_prepare_builds_every_domain_and_counts_failures(tmp_path):
     import numpy as np
     import openmm.app as app

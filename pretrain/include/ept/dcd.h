@@ -22,15 +22,19 @@ class DcdReader {
   /// Frames the header announces (some writers leave 0; reading then goes to the end of the file).
   int64_t num_frames_in_header() const { return num_frames_; }
   bool has_unit_cell() const { return unit_cell_; }
-  /// The next frame; false at the end of the file. A frame cut short raises InputError.
+  /// The next frame; false at the end of the file, and also where the file ends inside a frame (what a killed
+  /// writer leaves): truncated() then says so. Damage inside the file raises InputError.
   bool read(DcdFrame& frame);
+  /// Whether reading stopped at a last frame that was cut short (the complete frames before it were read).
+  bool truncated() const { return truncated_; }
+  int64_t frames_read() const { return frames_read_; }
 
  private:
-  std::string read_record(const char* what, bool allow_end = false);
+  std::string read_record(const char* what, bool allow_end = false, bool in_frame = false);
   std::string path_;
   std::ifstream in_;
   int64_t num_atoms_ = 0, num_frames_ = 0, frames_read_ = 0;
-  bool unit_cell_ = false;
+  bool unit_cell_ = false, truncated_ = false;
 };
 
 }  // namespace ept

@@ -36,6 +36,9 @@ int describe(const std::vector<std::string>& args) {
     return 0;
   const DescriptorLevel level = descriptor_level(level_name);
   if (threads < 1) throw InputError("--threads must be at least 1");
+  // Fail on an unwritable --out now, not after every frame is computed.
+  check_writable(out);
+  check_writable(out + ".json");
   torch::set_num_threads(threads);
   CheckpointInfo meta;
   EPTModel model = load_checkpoint(model_path, &meta);
@@ -62,7 +65,10 @@ int describe(const std::vector<std::string>& args) {
     progress.update(++frames);
   }
   progress.finish();
-  if (frames == 0) throw InputError("the trajectory '" + trajectory_path + "' holds no frames");
+  if (reader.truncated())
+    std::cerr << "ept describe: warning: '" << trajectory_path << "' ends inside frame " << frames
+              << " (a run writing it was probably killed); described the " << frames << " complete frames\n";
+  if (frames == 0) throw InputError("the trajectory '" + trajectory_path + "' holds no complete frame");
   save_npy(out, {frames, rows, columns}, values);
   const nlohmann::ordered_json sidecar = {{"model", model_path}, {"model_checksum", meta.checksum},
                                           {"level", to_string(level)}, {"labels", labels},

@@ -36,9 +36,11 @@ int prepare(const std::vector<std::string>& args) {
   int64_t limit = 0, shard_size = 500;
   int conformers = 3, peptides = 0, crop = 5, md_stride = 1, seed = 7;
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  bool overwrite = false;
   po::options_description o("options");
   o.add_options()
       ("out,o", po::value(&out)->required(), "corpus directory to create (manifest.json + shards)")
+      ("overwrite", po::bool_switch(&overwrite), "replace a corpus already in OUT (its manifest and shards)")
       ("smiles", po::value(&smiles_file)->default_value(smiles_file), "small molecules, one SMILES per line ('' for none)")
       ("max-molecules", po::value(&limit)->default_value(limit), "use only the first N SMILES (0: all)")
       ("conformers", po::value(&conformers)->default_value(conformers), "ETKDG conformers per molecule, MMFF-relaxed")
@@ -76,10 +78,22 @@ int prepare(const std::vector<std::string>& args) {
     const auto colon = pair.find(':');
     if (colon == std::string::npos) throw InputError("--md takes TOPOLOGY.pdb:TRAJECTORY.dcd, got '" + pair + "'");
     const std::string top = pair.substr(0, colon), dcd = pair.substr(colon + 1);
+    for (const auto& [what, path] : {std::pair{"topology", top}, std::pair{"trajectory", dcd}})
+      if (!std::filesystem::exists(path))
+        throw InputError(std::string("--md ") + what + " '" + path + "' does not exist");
     jobs.push_back([&, top, dcd] { return std::vector<SourceOutcome>{md_frames(top, dcd, md_stride)}; });
   }
   if (jobs.empty()) throw InputError("nothing to prepare: give SMILES, --peptides, --pdb or --md");
+  // A used folder would keep stale shards next to the new ones.
+  if (std::filesystem::exists(std::filesystem::path(out) / "manifest.json") && !overwrite)
+    throw InputError("'" + out + "' already holds a corpus; replace it with --overwrite or choose another --out");
   std::filesystem::create_directories(out);
+  if (overwrite)
+    for (const auto& entry : std::filesystem::directory_iterator(out)) {
+      const std::string name = entry.path().filename().string();
+      if (name == "manifest.json" || (name.rfind("shard-", 0) == 0 && entry.path().extension() == ".cbor"))
+        std::filesystem::remove(entry.path());
+    }
 
   std::vector<std::vector<SourceOutcome>> results(jobs.size());
   std::atomic<int64_t> next{0}, done{0};
