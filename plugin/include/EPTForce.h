@@ -36,6 +36,8 @@ class EPTForce : public OpenMM::Force {
   const std::string& getModelChecksum() const { return checksum_; }
   /// The model's cutoff in nm.
   double getCutoff() const { return cutoffNm_; }
+  /// What the model's energy means: "untrained", "total" or "delta:FORCEFIELD" (see `ept info`).
+  const std::string& getEnergyMeaning() const { return energyMeaning_; }
 
   /// Particles the model acts on (ML region); empty means every particle of the System. OpenMMException for a
   /// negative or repeated particle index.
@@ -101,6 +103,7 @@ class EPTForce : public OpenMM::Force {
 
   std::string modelPath_, modelBytes_, checksum_;
   double cutoffNm_ = 0;
+  std::string energyMeaning_;
   int descriptorColumns_ = 0;
   std::vector<int> atoms_;
   std::vector<int> atomicNumbers_;

@@ -49,6 +49,7 @@ void EPTForce::loadModel(const std::string& bytes, const std::string& label) {
   modelBytes_ = bytes;
   checksum_ = info.checksum;
   cutoffNm_ = info.config.cutoff / 10.0;
+  energyMeaning_ = info.energy;
   descriptorColumns_ = static_cast<int>(2 * info.config.hidden);
 }
 

@@ -121,6 +121,8 @@ EPTModel load_checkpoint_bytes(const std::string& bytes, const std::string& labe
     meta.vocab_version = header.at("vocab_version").get<int>();
     meta.config = ModelConfig::from_json(header.at("config").dump());
     meta.metadata = header.value("metadata", nlohmann::json::object()).dump();
+    const auto& m = header.value("metadata", nlohmann::json::object());
+    if (m.contains("energy")) meta.energy = m.at("energy").get<std::string>();
   } catch (const std::exception& e) {
     throw CheckpointError(Kind::Incompatible, label, e.what());
   }
@@ -164,6 +166,17 @@ EPTModel load_checkpoint_bytes(const std::string& bytes, const std::string& labe
   meta.dtype = any_double ? torch::kFloat64 : torch::kFloat32;
   if (info) *info = meta;
   return model;
+}
+
+std::string energy_meaning_text(const std::string& energy) {
+  if (energy == "untrained")
+    return "untrained: the energy head was never fitted, so in energy mode the model adds a meaningless term "
+           "(descriptors and the direct force head are what a pretrained model offers)";
+  if (energy == "total") return "total: a potential energy of its own (EPT alone, or EPT for the ML region in ML/MM)";
+  if (energy.rfind("delta:", 0) == 0)
+    return "a correction to add to the force field " + energy.substr(6) +
+           " (keep that force field's terms; do not replace them with EPT)";
+  return "unknown ('" + energy + "')";
 }
 
 EPTModel load_checkpoint(const std::string& path, CheckpointInfo* info) {

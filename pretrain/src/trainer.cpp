@@ -159,7 +159,9 @@ std::optional<double> Trainer::validation_loss(EPTModel& model, bool zero_predic
 }
 
 void Trainer::save(const std::string& path, bool with_optimizer) {
+  // Denoising trains the direct force head; the energy head stays as initialised.
   nlohmann::ordered_json meta = {{"label", "pretrained by block-level denoising"}, {"trained", true},
+                                 {"energy", "untrained"},
                                  {"step", step_}, {"seed", config_.seed}, {"steps", config_.steps},
                                  {"objective", static_cast<int>(config_.noise.objective)},
                                  {"sigma_translation", config_.noise.sigma_translation},

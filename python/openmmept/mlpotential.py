@@ -80,6 +80,15 @@ class EPTPotentialImpl(MLPotentialImpl):
             raise ValueError(f"the topology has {topology.getNumAtoms()} atoms but the System "
                              f"{system.getNumParticles()} particles; pass the System made from this topology")
         force = self.createForce(topology, atoms, **args)
+        meaning = force.getEnergyMeaning()
+        if force.getOutputMode() == OutputMode.Energy and meaning != "total":
+            what = ("its energy head is untrained (a pretrained model's is), so EPT replaces the force field with a "
+                    "meaningless energy and molecules fall apart" if meaning == "untrained" else
+                    f"its energy is a correction to {meaning[6:]}, to be added to that force field, not to replace it")
+            warnings.warn(f"the '{self.name}' model {force.getModelPath()} stands in for the force field here, but "
+                          f"{what}; `ept info --model MODEL` says what its energy means. Add a correction with "
+                          "EPTPotential.createForce instead, or use a model whose energy is a total energy",
+                          stacklevel=4)
         force.setForceGroup(forceGroup)
         system.addForce(force)
 

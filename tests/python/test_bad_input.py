@@ -60,3 +60,20 @@ def test_paths_and_numpy_indices_are_taken(model_path, peptide):
     assert list(force.getAtomicNumbers()) == [8, 1, 1] and list(force.getBonds()) == [(0, 1), (0, 2)]
     ml = np.array([a.index for a in peptide.topology.atoms() if a.residue.index == 0])
     assert list(openmmept.EPTPotential(model_path).createForce(peptide.topology, ml).getAtoms()) == list(ml)
+
+
+def test_a_model_whose_energy_means_nothing_warns_where_it_would_replace_the_force_field(model_path, peptide):
+    import subprocess
+    import warnings
+
+    from conftest import ept_binary
+    from openmmml import MLPotential
+    assert openmmept.EPTForce(model_path).getEnergyMeaning() == "untrained"
+    info = subprocess.run([ept_binary(), "info", "--model", model_path], capture_output=True, text=True, check=True)
+    assert "energy:     untrained: the energy head was never fitted" in info.stdout
+    with pytest.warns(UserWarning, match="energy head is untrained .* molecules fall apart"):
+        MLPotential("ept", modelPath=model_path).createSystem(peptide.topology)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the direct force head, and a force added by hand, say nothing
+        MLPotential("ept", modelPath=model_path, outputMode="direct").createSystem(peptide.topology)
+        openmmept.EPTPotential(model_path).createForce(peptide.topology)

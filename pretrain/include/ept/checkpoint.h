@@ -14,7 +14,14 @@ struct CheckpointInfo {
   std::string checksum;  // CRC-32 of the file body, hex: identifies the exact weights
   std::string metadata;  // JSON object written with the model (training provenance, labels)
   torch::Dtype dtype = torch::kFloat32;
+  /// What the energy head's output means, from metadata "energy": "untrained" (never fitted; the default, as for
+  /// every pretrained model: denoising trains the force head), "total" (a potential energy of its own), or
+  /// "delta:NAME" (a correction to add to the force field NAME).
+  std::string energy = "untrained";
 };
+
+/// One sentence on what a model's energy means and where it may be used, for `energy` as in CheckpointInfo.
+std::string energy_meaning_text(const std::string& energy);
 
 /// The file's bytes for `model` (weights in the model's dtype).
 std::string checkpoint_bytes(EPTModel& model, const std::string& metadata_json = "{}");

@@ -20,7 +20,8 @@ int info(const std::vector<std::string>& args) {
   for (const auto& p : model->parameters()) count += p.numel();
   std::cout << "model:      " << path << "\nchecksum:   " << meta.checksum << "\nvocabulary: v" << meta.vocab_version
             << "\ndtype:      " << (meta.dtype == torch::kFloat64 ? "float64" : "float32") << "\nparameters: " << count
-            << "\nconfig:     " << meta.config.to_json() << "\nmetadata:   " << meta.metadata << "\n";
+            << "\nenergy:     " << energy_meaning_text(meta.energy) << "\nconfig:     " << meta.config.to_json()
+            << "\nmetadata:   " << meta.metadata << "\n";
   return 0;
 }
 

@@ -32,7 +32,7 @@ int init_model(const std::vector<std::string>& args) {
   torch::manual_seed(static_cast<uint64_t>(seed));
   EPTModel model(c);
   if (dtype == "float64") model->to(torch::kFloat64);
-  const nlohmann::json meta = {{"label", label}, {"trained", false}, {"seed", seed}};
+  const nlohmann::json meta = {{"label", label}, {"trained", false}, {"seed", seed}, {"energy", "untrained"}};
   save_checkpoint(model, out, meta.dump());
   std::cout << "wrote " << out << " (" << label << ")\n";
   return 0;
