@@ -5,9 +5,12 @@
 namespace ept {
 
 torch::Tensor envelope(const torch::Tensor& s) {
-  const auto s5 = s.pow(5);
-  const auto poly = 1 - 21 * s5 + 35 * s5 * s - 15 * s5 * s * s;
-  return torch::where(s < 1, poly, torch::zeros_like(s));
+  // The polynomial of min(s, 1): u(1) = u'(1) = 0, so this is u(s) with 0 beyond 1 and a gradient of exactly 0
+  // there. (Selecting 0 with `where` instead evaluated s⁷ for far pairs: in float32 it overflows, and inf · 0 in
+  // the backward pass made every force NaN once one atom was 10⁶ nm away.)
+  const auto c = s.clamp_max(1.0);
+  const auto c5 = c.pow(5);
+  return 1 - 21 * c5 + 35 * c5 * c - 15 * c5 * c * c;
 }
 
 torch::Tensor radial_basis(const torch::Tensor& r, double cutoff, int64_t num_basis) {

@@ -126,5 +126,22 @@ TEST(Smoothness, EnergyAndSlopeAreContinuousAcrossTheCutoff) {
   EXPECT_LT(worst, 1e-6 * std::max(1.0, max_slope)) << "finite-difference slope against force along the path";
 }
 
+// One atom 10⁷ Å (10⁶ nm) from its molecule: in float32 every force stays finite (it was NaN: s⁷ overflowed in
+// the envelope of the global-atom pairs and inf · 0 reached the backward pass).
+TEST(Forces, AFarAwayAtomLeavesFloat32ForcesFinite) {
+  const Structure s = structure_from_smiles("CC(=O)NC");
+  const Complex c = build_complex(s.table);
+  EPTModel model = test::small_model();
+  model->to(torch::kFloat32);
+  for (const double d : {1e5, 1e7}) {
+    auto x = s.positions;
+    x.back()[0] += d;
+    const EnergyForces ef = evaluate(model, c, x);
+    EXPECT_TRUE(std::isfinite(ef.energy));
+    for (size_t i = 0; i < x.size(); ++i)
+      for (int k = 0; k < 3; ++k) ASSERT_TRUE(std::isfinite(ef.forces[i][k])) << "atom " << i << " at d = " << d;
+  }
+}
+
 }  // namespace
 }  // namespace ept
