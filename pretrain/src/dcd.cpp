@@ -34,6 +34,13 @@ std::string DcdReader::read_record(const char* what, bool allow_end, bool in_fra
     throw InputError("DCD file '" + path_ + "': the file ends inside " + what);
   }
   if (size < 0 || size > (1 << 30)) throw InputError("DCD file '" + path_ + "': bad record length in " + what);
+  if (static_cast<int64_t>(size) + 4 > file_size_ - static_cast<int64_t>(in_.tellg())) {  // never allocate past the file
+    if (in_frame) {
+      truncated_ = true;
+      return {};
+    }
+    throw InputError("DCD file '" + path_ + "': the file ends inside " + what);
+  }
   std::string bytes(static_cast<size_t>(size), '\0');
   int32_t end = 0;
   if (!in_.read(bytes.data(), size) || !in_.read(reinterpret_cast<char*>(&end), 4)) {
@@ -50,6 +57,9 @@ std::string DcdReader::read_record(const char* what, bool allow_end, bool in_fra
 
 DcdReader::DcdReader(const std::string& path) : path_(path), in_(path, std::ios::binary) {
   if (!in_) throw InputError("DCD file '" + path + "' cannot be opened (does it exist?)");
+  in_.seekg(0, std::ios::end);
+  file_size_ = in_.tellg();
+  in_.seekg(0);
   int32_t first = 0;
   in_.read(reinterpret_cast<char*>(&first), 4);
   if (first != 84) {

@@ -17,3 +17,21 @@ def test_readme_openmm_script_runs():
     assert result.returncode == 0, result.stderr
     forces, particles = map(int, result.stdout.split())
     assert forces == 2 and particles > 31  # EPT and the CM motion remover; the peptide plus a link atom
+
+
+def test_every_test_the_bad_input_matrix_names_exists():
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Bad input"):text.index("## Benchmarks")]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| input")]
+    sources = "\n".join(p.read_text() for folder in ("python", "cpp") for p in (ROOT / "tests" / folder).iterdir()
+                        if p.suffix in (".py", ".cpp"))
+    assert len(rows) >= 20
+    for row in rows:
+        cell = row.rsplit("|", 2)[1]
+        assert re.search(r"`[^`]+`", cell), f"a row without its test: {row}"
+    named = [name for row in rows for name in re.findall(r"`([A-Za-z_]+)`", row.rsplit("|", 2)[1])]
+    for name in named:
+        if name.startswith("test_"):
+            assert f"def {name}(" in sources, name
+        else:
+            assert re.search(rf"TEST(_[FP])?\(\w+, {name}\)", sources), name

@@ -33,7 +33,7 @@ class DcdReader {
   std::string read_record(const char* what, bool allow_end = false, bool in_frame = false);
   std::string path_;
   std::ifstream in_;
-  int64_t num_atoms_ = 0, num_frames_ = 0, frames_read_ = 0;
+  int64_t num_atoms_ = 0, num_frames_ = 0, frames_read_ = 0, file_size_ = 0;
   bool unit_cell_ = false, truncated_ = false;
 };
 
