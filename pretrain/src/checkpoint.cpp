@@ -31,18 +31,9 @@ T get(const std::string& in, size_t offset) {
 
 const char* dtype_name(torch::Dtype t) { return t == torch::kFloat64 ? "float64" : "float32"; }
 
-// The first parameter holding NaN or inf, or "" when every weight is finite.
-std::string first_non_finite(EPTModel& model) {
-  for (const auto& item : model->named_parameters())
-    if (!torch::isfinite(item.value().detach()).all().item<bool>()) return item.key();
-  return "";
-}
-
 }  // namespace
 
 std::string checkpoint_bytes(EPTModel& model, const std::string& metadata_json) {
-  if (const std::string bad = first_non_finite(model); !bad.empty())
-    throw CheckpointError(Kind::NonFinite, "model", "parameter '" + bad + "' holds NaN or inf; a broken model is never written");
   nlohmann::ordered_json header;
   header["vocab_version"] = vocab::kVersion;
   header["config"] = nlohmann::json::parse(model->config().to_json());
@@ -53,6 +44,9 @@ std::string checkpoint_bytes(EPTModel& model, const std::string& metadata_json) 
     const auto t = item.value().detach().contiguous().cpu();
     if (t.scalar_type() != torch::kFloat32 && t.scalar_type() != torch::kFloat64)
       throw Error("checkpoint: parameter '" + item.key() + "' is neither float32 nor float64");
+    if (!torch::isfinite(t).all().item<bool>())
+      throw CheckpointError(Kind::NonFinite, "model",
+                            "parameter '" + item.key() + "' holds NaN or inf; a broken model is never written");
     table.push_back({{"name", item.key()}, {"dtype", dtype_name(t.scalar_type())}, {"shape", t.sizes().vec()}});
     payload.append(static_cast<const char*>(t.data_ptr()), t.nbytes());
   }

@@ -24,33 +24,27 @@ double angle_cosine(double value) { return std::abs(value) <= 1.0 ? value : std:
 }  // namespace
 
 std::string DcdReader::read_record(const char* what, bool allow_end, bool in_frame) {
+  // The file ends inside this record: inside a frame that is a cut-short last frame (what a killed writer leaves),
+  // elsewhere a damaged file.
+  auto ends_here = [&](const std::string& detail) -> std::string {
+    if (in_frame) {
+      truncated_ = true;
+      return {};
+    }
+    throw InputError("DCD file '" + path_ + "': the file ends inside " + what + detail);
+  };
   int32_t size = 0;
   if (!in_.read(reinterpret_cast<char*>(&size), 4)) {
     if (allow_end && in_.gcount() == 0) return {};
-    if (in_frame) {
-      truncated_ = true;
-      return {};
-    }
-    throw InputError("DCD file '" + path_ + "': the file ends inside " + what);
+    return ends_here("");
   }
   if (size < 0 || size > (1 << 30)) throw InputError("DCD file '" + path_ + "': bad record length in " + what);
-  if (static_cast<int64_t>(size) + 4 > file_size_ - static_cast<int64_t>(in_.tellg())) {  // never allocate past the file
-    if (in_frame) {
-      truncated_ = true;
-      return {};
-    }
-    throw InputError("DCD file '" + path_ + "': the file ends inside " + what);
-  }
+  if (static_cast<int64_t>(size) + 4 > file_size_ - static_cast<int64_t>(in_.tellg()))  // never allocate past the file
+    return ends_here("");
   std::string bytes(static_cast<size_t>(size), '\0');
   int32_t end = 0;
-  if (!in_.read(bytes.data(), size) || !in_.read(reinterpret_cast<char*>(&end), 4)) {
-    if (in_frame) {
-      truncated_ = true;
-      return {};
-    }
-    throw InputError("DCD file '" + path_ + "': the file ends inside " + what +
-                     " (frame " + std::to_string(frames_read_) + "); a run writing it was probably killed");
-  }
+  if (!in_.read(bytes.data(), size) || !in_.read(reinterpret_cast<char*>(&end), 4))
+    return ends_here(" (frame " + std::to_string(frames_read_) + "); a run writing it was probably killed");
   if (end != size) throw InputError("DCD file '" + path_ + "': record markers disagree in " + what);
   return bytes;
 }

@@ -42,8 +42,8 @@ class Describer:
 
     def __init__(self, topology, model: Optional[str] = None, level: str = "block",
                  atoms: Optional[Sequence[int]] = None, platform: str = "CPU", threads: int = 0):
-        self.level = descriptor_level(level).name.lower()
         self.code = descriptor_level(level)
+        self.level = self.code.name.lower()
         self.num_atoms = topology.getNumAtoms()
         self.atoms = list(range(self.num_atoms)) if atoms is None else [int(a) for a in atoms]
         from . import default_model_path

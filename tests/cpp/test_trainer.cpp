@@ -34,6 +34,12 @@ TrainConfig small_config() {
   return c;
 }
 
+/// The test corpus, read once for all tests.
+const Corpus& fixture_corpus() {
+  static const Corpus corpus = Corpus::load(test::fixture("corpus"));
+  return corpus;
+}
+
 fs::path temporary(const std::string& name) {
   const auto dir = fs::temp_directory_path() / ("ept-trainer-" + std::to_string(::getpid()) + "-" + name);
   fs::remove_all(dir);
@@ -41,7 +47,7 @@ fs::path temporary(const std::string& name) {
 }
 
 TEST(Trainer, CorpusFixtureLoadsWithItsChecksums) {
-  const Corpus corpus = Corpus::load(test::fixture("corpus"));
+  const Corpus& corpus = fixture_corpus();
   EXPECT_GE(corpus.records.size(), 10u);
   EXPECT_EQ(corpus.entries.size(), 2 * corpus.records.size());  // two conformers each
   for (const auto& e : corpus.entries) EXPECT_EQ(e.record->conformers[e.conformer].size(), e.record->table.size());
@@ -49,7 +55,7 @@ TEST(Trainer, CorpusFixtureLoadsWithItsChecksums) {
 }
 
 TEST(Trainer, AFewStepsReduceTheValidationLoss) {
-  const Corpus corpus = Corpus::load(test::fixture("corpus"));
+  const Corpus& corpus = fixture_corpus();
   TrainConfig c = small_config();
   c.steps = 150;
   c.learning_rate = 5e-3;
@@ -72,7 +78,7 @@ TEST(Trainer, AFewStepsReduceTheValidationLoss) {
 
 TEST(Trainer, ResumedRunIsBitwiseTheUninterruptedRun) {
   torch::set_num_threads(1);
-  const Corpus corpus = Corpus::load(test::fixture("corpus"));
+  const Corpus& corpus = fixture_corpus();
   TrainConfig c = small_config();
   c.steps = 12;
   c.checkpoint_every = 4;
@@ -107,7 +113,7 @@ void expect_input_error(F&& f, const std::string& part) {
 }
 
 TEST(Trainer, OptionsThatCannotTrainAreNamed) {
-  const Corpus corpus = Corpus::load(test::fixture("corpus"));
+  const Corpus& corpus = fixture_corpus();
   const auto dir = temporary("options").string();
   auto with = [&](auto change) {
     TrainConfig c = small_config();
@@ -124,7 +130,7 @@ TEST(Trainer, OptionsThatCannotTrainAreNamed) {
 }
 
 TEST(Trainer, ADivergingRunStopsWithANamedErrorAndWritesNoBrokenModel) {
-  const Corpus corpus = Corpus::load(test::fixture("corpus"));
+  const Corpus& corpus = fixture_corpus();
   TrainConfig c = small_config();
   c.steps = 20;
   c.warmup = 0;
@@ -156,7 +162,7 @@ TEST(Trainer, ADivergingRunStopsWithANamedErrorAndWritesNoBrokenModel) {
 }
 
 TEST(Trainer, RunFoldersAreNotOverwrittenOrResumedByMistake) {
-  const Corpus corpus = Corpus::load(test::fixture("corpus"));
+  const Corpus& corpus = fixture_corpus();
   TrainConfig c = small_config();
   c.steps = 4;
   c.checkpoint_every = 2;
@@ -177,7 +183,7 @@ TEST(Trainer, RunFoldersAreNotOverwrittenOrResumedByMistake) {
 }
 
 TEST(Trainer, NoValidationSetMeansNoValidationLoss) {
-  const Corpus corpus = Corpus::load(test::fixture("corpus"));
+  const Corpus& corpus = fixture_corpus();
   TrainConfig c = small_config();
   c.steps = 2;
   c.validation_fraction = 0;
