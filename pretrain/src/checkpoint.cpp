@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "ept/atomic_file.h"
@@ -40,7 +41,9 @@ std::string checkpoint_bytes(EPTModel& model, const std::string& metadata_json) 
   header["metadata"] = nlohmann::json::parse(metadata_json);
   std::string payload;
   auto& table = header["tensors"] = nlohmann::json::array();
-  for (const auto& item : model->named_parameters()) {
+  auto tensors = model->named_parameters();
+  for (const auto& item : model->named_buffers()) tensors.insert(item.key(), item.value());
+  for (const auto& item : tensors) {
     const auto t = item.value().detach().contiguous().cpu();
     if (t.scalar_type() != torch::kFloat32 && t.scalar_type() != torch::kFloat64)
       throw Error("checkpoint: parameter '" + item.key() + "' is neither float32 nor float64");
@@ -127,14 +130,20 @@ EPTModel load_checkpoint_bytes(const std::string& bytes, const std::string& labe
   meta.checksum = crc32_hex(computed);
 
   EPTModel model(meta.config);
+  // Parameters must all be stored; buffers (the energy offsets and scale) may be absent from files written
+  // before they existed and then keep their defaults (no offsets, scale 1).
   auto params = model->named_parameters();
+  const size_t num_parameters = params.size();
+  for (const auto& item : model->named_buffers()) params.insert(item.key(), item.value());
   const auto& table = header.at("tensors");
-  if (table.size() != params.size())
+  if (table.size() < num_parameters || table.size() > params.size())
     throw CheckpointError(Kind::Incompatible, label,
                           std::to_string(table.size()) + " tensors stored, the model has " +
-                              std::to_string(params.size()));
+                              std::to_string(num_parameters) + " parameters and " +
+                              std::to_string(params.size() - num_parameters) + " buffers");
   size_t offset = kPreamble + head_len;
   bool any_double = false;
+  std::set<std::string> loaded;
   torch::NoGradGuard no_grad;
   for (const auto& entry : table) {
     const std::string name = entry.at("name").get<std::string>();
@@ -156,8 +165,13 @@ EPTModel load_checkpoint_bytes(const std::string& bytes, const std::string& labe
       throw CheckpointError(Kind::NonFinite, label, "tensor '" + name + "' holds NaN or inf (the run that wrote it "
                                                     "diverged); use an earlier checkpoint");
     param->set_data(stored_tensor);
+    loaded.insert(name);
   }
+  for (const auto& item : model->named_parameters())
+    if (!loaded.count(item.key()))
+      throw CheckpointError(Kind::Incompatible, label, "parameter '" + item.key() + "' is missing");
   meta.dtype = any_double ? torch::kFloat64 : torch::kFloat32;
+  model->to(meta.dtype);  // buffers a file lacks follow its parameters' dtype
   if (info) *info = meta;
   return model;
 }

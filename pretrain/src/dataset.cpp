@@ -18,9 +18,17 @@ json to_json(const MoleculeRecord& r) {
     for (const auto& p : conf) xyz.insert(xyz.end(), p.begin(), p.end());
   std::vector<int64_t> bonds;
   for (auto [a, b] : r.table.bonds) bonds.insert(bonds.end(), {a, b});
-  return {{"domain", r.domain}, {"source", r.source}, {"z", r.table.atomic_numbers},
-          {"names", r.table.atom_names}, {"residues", r.table.residue_names}, {"residue_ids", r.table.residue_ids},
-          {"chains", r.table.chain_ids}, {"bonds", bonds}, {"conformers", r.conformers.size()}, {"xyz", xyz}};
+  json j = {{"domain", r.domain}, {"source", r.source}, {"z", r.table.atomic_numbers},
+            {"names", r.table.atom_names}, {"residues", r.table.residue_names}, {"residue_ids", r.table.residue_ids},
+            {"chains", r.table.chain_ids}, {"bonds", bonds}, {"conformers", r.conformers.size()}, {"xyz", xyz}};
+  if (r.labelled()) {
+    std::vector<double> forces;
+    for (const auto& conf : r.forces)
+      for (const auto& f : conf) forces.insert(forces.end(), f.begin(), f.end());
+    j["energy"] = r.energies;
+    j["forces"] = forces;
+  }
+  return j;
 }
 
 MoleculeRecord from_json(const json& j) {
@@ -41,6 +49,16 @@ MoleculeRecord from_json(const json& j) {
   for (size_t c = 0; c < count; ++c)
     for (size_t i = 0; i < n; ++i)
       for (int d = 0; d < 3; ++d) r.conformers[c][i][d] = xyz[3 * (c * n + i) + d];
+  if (j.contains("energy")) {
+    r.energies = j.at("energy").get<std::vector<double>>();
+    const auto forces = j.at("forces").get<std::vector<double>>();
+    if (r.energies.size() != count || forces.size() != 3 * n * count)
+      throw InputError("labels do not match the atom and conformer counts of '" + r.source + "'");
+    r.forces.resize(count, std::vector<Vec3>(n));
+    for (size_t c = 0; c < count; ++c)
+      for (size_t i = 0; i < n; ++i)
+        for (int d = 0; d < 3; ++d) r.forces[c][i][d] = forces[3 * (c * n + i) + d];
+  }
   return r;
 }
 
@@ -85,9 +103,10 @@ void write_manifest(const std::string& directory, const Manifest& m) {
   json shards = json::array();
   for (const auto& s : m.shards)
     shards.push_back({{"file", s.file}, {"records", s.records}, {"conformers", s.conformers}, {"crc32", s.crc32}});
-  const json j = {{"format", "ept-corpus"}, {"version", m.version}, {"shards", shards},
-                  {"records_per_domain", m.records_per_domain}, {"conformers_per_domain", m.conformers_per_domain},
-                  {"failures", m.failures}};
+  json j = {{"format", "ept-corpus"}, {"version", m.version}, {"shards", shards},
+            {"records_per_domain", m.records_per_domain}, {"conformers_per_domain", m.conformers_per_domain},
+            {"failures", m.failures}};
+  if (!m.labels.empty()) j["labels"] = json::parse(m.labels);
   write_file_atomically((std::filesystem::path(directory) / "manifest.json").string(), j.dump(1));
 }
 
@@ -107,6 +126,11 @@ Manifest read_manifest(const std::string& directory) {
     m.records_per_domain = j.at("records_per_domain").get<std::map<std::string, int64_t>>();
     m.conformers_per_domain = j.at("conformers_per_domain").get<std::map<std::string, int64_t>>();
     m.failures = j.at("failures").get<std::map<std::string, int64_t>>();
+    if (j.contains("labels")) {
+      if (!j["labels"].is_object() || !j["labels"].contains("energy"))
+        throw InputError("\"labels\" must be an object naming what the energies are (\"energy\")");
+      m.labels = j["labels"].dump();
+    }
   } catch (const InputError& e) {
     throw InputError("corpus manifest '" + path + "': " + e.what());
   } catch (const std::exception& e) {
@@ -115,16 +139,35 @@ Manifest read_manifest(const std::string& directory) {
   return m;
 }
 
-Corpus Corpus::load(const std::string& directory) {
+Corpus Corpus::load(const std::string& directory) { return load(std::vector<std::string>{directory}); }
+
+Corpus Corpus::load(const std::vector<std::string>& directories) {
   Corpus corpus;
-  const Manifest m = read_manifest(directory);
   std::string identity;
-  for (const auto& s : m.shards) identity += s.file + ":" + s.crc32 + ";";
-  corpus.fingerprint = crc32_hex(crc32_of(identity));
-  for (const auto& s : m.shards) {
-    auto records = read_shard((std::filesystem::path(directory) / s.file).string(), s.crc32);
-    for (auto& r : records) corpus.records.push_back(std::move(r));
+  for (size_t d = 0; d < directories.size(); ++d) {
+    const std::string& directory = directories[d];
+    const Manifest m = read_manifest(directory);
+    const std::string meaning = m.labels.empty() ? "" : json::parse(m.labels).at("energy").get<std::string>();
+    if (d > 0) {
+      const std::string before = corpus.labels.empty() ? "" : json::parse(corpus.labels).at("energy").get<std::string>();
+      if (meaning != before)
+        throw InputError("'" + directory + "' holds " + (meaning.empty() ? "no labels" : "labels '" + meaning + "'") +
+                         " but '" + directories[0] + "' " + (before.empty() ? "no labels" : "labels '" + before + "'") +
+                         ": data sets trained together must label the same quantity");
+    } else {
+      corpus.labels = m.labels;
+    }
+    for (const auto& s : m.shards) identity += s.file + ":" + s.crc32 + ";";
+    for (const auto& s : m.shards) {
+      auto records = read_shard((std::filesystem::path(directory) / s.file).string(), s.crc32);
+      for (auto& r : records) {
+        if (!m.labels.empty() && !r.labelled())
+          throw InputError("'" + directory + "' is a labelled data set, but its record '" + r.source + "' has no labels");
+        corpus.records.push_back(std::move(r));
+      }
+    }
   }
+  corpus.fingerprint = crc32_hex(crc32_of(identity));
   corpus.complexes.reserve(corpus.records.size());
   for (const auto& r : corpus.records) corpus.complexes.push_back(build_complex(r.table));
   for (size_t k = 0; k < corpus.records.size(); ++k)

@@ -2,6 +2,8 @@
 
 #include <torch/nn/modules/activation.h>
 
+#include "ept/vocabulary.h"
+
 namespace ept {
 
 EPTModelImpl::EPTModelImpl(const ModelConfig& c) : config_(c) {
@@ -19,6 +21,8 @@ EPTModelImpl::EPTModelImpl(const ModelConfig& c) : config_(c) {
   force_head_ = register_module("force_head", EquivariantFeedForward(c, 1));
   energy_head_ = register_module("energy_head",
                                  nn::Sequential(nn::Linear(c.hidden, c.hidden), nn::SiLU(), nn::Linear(c.hidden, 1)));
+  energy_offset_ = register_buffer("energy_offset", torch::zeros({vocab::kNumAtomTypes}));
+  energy_scale_ = register_buffer("energy_scale", torch::ones({1}));
 }
 
 ModelOutput EPTModelImpl::forward(const Batch& b, const torch::Tensor& positions) {
@@ -41,9 +45,12 @@ ModelOutput EPTModelImpl::forward(const Batch& b, const torch::Tensor& positions
                             .index_add(0, b.atom_block, out.scalars) /
                         b.block_size.sqrt().unsqueeze(-1);
   const auto real_blocks = out.block_embedding.slice(0, 0, b.num_real_blocks);
-  const auto block_energy = energy_head_->forward(real_blocks).squeeze(-1);
+  const auto block_energy = energy_head_->forward(real_blocks).squeeze(-1) * energy_scale_;
+  const auto real_atoms = b.atom_type.slice(0, 0, b.num_real);
+  const auto atom_complex = b.block_complex.index_select(0, b.atom_block.slice(0, 0, b.num_real));
   out.energy = torch::zeros({b.num_complexes}, H.options())
-                   .index_add(0, b.block_complex.slice(0, 0, b.num_real_blocks), block_energy);
+                   .index_add(0, b.block_complex.slice(0, 0, b.num_real_blocks), block_energy)
+                   .index_add(0, atom_complex, energy_offset_.index_select(0, real_atoms));
   return out;
 }
 

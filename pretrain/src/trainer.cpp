@@ -55,6 +55,13 @@ void TrainConfig::validate() const {
     throw bad("--validation-fraction", "in [0, 1) (0: no validation)", validation_fraction);
   if (validate_every < 1) throw bad("--validate-every", "at least 1", static_cast<double>(validate_every));
   if (checkpoint_every < 1) throw bad("--checkpoint-every", "at least 1", static_cast<double>(checkpoint_every));
+  if (patience < 0) throw bad("--patience", "at least 0 (0: no early stopping)", static_cast<double>(patience));
+  if (!(std::isfinite(energy_weights.energy) && energy_weights.energy >= 0))
+    throw bad("--energy-weight", "a finite number ≥ 0", energy_weights.energy);
+  if (!(std::isfinite(energy_weights.force) && energy_weights.force >= 0))
+    throw bad("--force-weight", "a finite number ≥ 0", energy_weights.force);
+  if (energy_weights.energy + energy_weights.force <= 0)
+    throw InputError("--energy-weight and --force-weight cannot both be 0: the loss would be empty");
   if (!(std::isfinite(noise.sigma_translation) && noise.sigma_translation > 0))
     throw bad("--sigma-translation", "a finite length > 0 Å", noise.sigma_translation);
   if (!(std::isfinite(noise.sigma_rotation) && noise.sigma_rotation > 0))
@@ -62,6 +69,14 @@ void TrainConfig::validate() const {
 }
 
 std::string TrainConfig::schedule_json() const {
+  if (task == Task::Energy)
+    return nlohmann::ordered_json{{"task", "energy"}, {"steps", steps}, {"lr", learning_rate}, {"warmup", warmup},
+                                  {"weight_decay", weight_decay}, {"clip", clip_norm},
+                                  {"atoms_per_batch", atoms_per_batch}, {"validation_fraction", validation_fraction},
+                                  {"seed", seed}, {"dtype", dtype == torch::kFloat64 ? "float64" : "float32"},
+                                  {"energy_weight", energy_weights.energy}, {"force_weight", energy_weights.force},
+                                  {"patience", patience}, {"init", initial_model}}
+        .dump();
   return nlohmann::ordered_json{{"steps", steps}, {"lr", learning_rate}, {"warmup", warmup},
                                 {"weight_decay", weight_decay}, {"clip", clip_norm},
                                 {"atoms_per_batch", atoms_per_batch}, {"validation_fraction", validation_fraction},
@@ -72,15 +87,29 @@ std::string TrainConfig::schedule_json() const {
       .dump();
 }
 
-Trainer::Trainer(const Corpus& corpus, const TrainConfig& config, std::string out, DataParallel* parallel)
-    : corpus_(corpus), config_(config), out_(std::move(out)), parallel_(parallel), noise_(config.noise) {
+Trainer::Trainer(const Corpus& corpus, const TrainConfig& config, std::string out, DataParallel* parallel,
+                 EPTModel* init)
+    : corpus_(corpus), config_(config), out_(std::move(out)), parallel_(parallel), noise_(config.noise),
+      command_(config.task == Task::Energy ? "finetune" : "pretrain") {
   config.validate();
-  // Validation by molecule (all conformers together), from a hash of its source: stable across runs.
-  for (size_t k = 0; k < corpus.entries.size(); ++k) {
-    const double u = static_cast<double>(fnv1a(corpus.entries[k].record->source) % 1000000) / 1e6;
-    (u < config.validation_fraction ? validation_ : train_).push_back(k);
+  if (config.task == Task::Energy && corpus.labels.empty())
+    throw InputError("finetune --objective energy: the data set has no energy and force labels; make one from "
+                     "trajectories with `ept label`");
+  // Validation by molecule (all conformers together) — in a labelled data set by trajectory, never by frame —
+  // from a hash of the record's source: stable across runs.
+  auto share = [](const MoleculeRecord* r) { return static_cast<double>(fnv1a(r->source) % 1000000) / 1e6; };
+  for (size_t k = 0; k < corpus.entries.size(); ++k)
+    (share(corpus.entries[k].record) < config.validation_fraction ? validation_ : train_).push_back(k);
+  if (config.task == Task::Energy && validation_.empty() && config.validation_fraction > 0 && corpus.records.size() > 1) {
+    // Few trajectories: hold out the one with the lowest hash rather than none.
+    const MoleculeRecord* held = &corpus.records[0];
+    for (const auto& r : corpus.records)
+      if (share(&r) < share(held)) held = &r;
+    train_.clear();
+    for (size_t k = 0; k < corpus.entries.size(); ++k)
+      (corpus.entries[k].record == held ? validation_ : train_).push_back(k);
   }
-  if (train_.empty()) throw InputError("pretrain: the corpus has no training molecules");
+  if (train_.empty()) throw InputError(command_ + ": the corpus has no training molecules");
   // The batch of every step: epochs of shuffled entries packed up to the atom budget.
   std::vector<size_t> order;
   size_t position = 0;
@@ -105,6 +134,15 @@ Trainer::Trainer(const Corpus& corpus, const TrainConfig& config, std::string ou
   }
   torch::manual_seed(config.seed);
   model_ = EPTModel(config.model);
+  if (init) {
+    if ((*init)->config().to_json() != config.model.to_json())
+      throw InputError(command_ + ": the starting model's configuration differs from the run's");
+    torch::NoGradGuard no_grad;
+    auto target = model_->named_parameters();
+    for (const auto& p : (*init)->named_parameters()) target[p.key()].copy_(p.value());
+    auto buffers = model_->named_buffers();
+    for (const auto& b : (*init)->named_buffers()) buffers[b.key()].copy_(b.value());
+  }
   model_->to(config.dtype);
   optimizer_ = std::make_unique<torch::optim::AdamW>(
       model_->parameters(), torch::optim::AdamWOptions(config.learning_rate).weight_decay(config.weight_decay));
@@ -118,6 +156,28 @@ double Trainer::learning_rate_at(int64_t step) const {
 
 torch::Tensor Trainer::loss_on(EPTModel& model, const std::vector<size_t>& entries, uint64_t noise_seed,
                                bool zero_predictor) {
+  if (config_.task == Task::Energy) {
+    std::vector<const Complex*> complexes;
+    std::vector<std::vector<Vec3>> positions, forces;
+    std::vector<double> energies, atoms;
+    for (size_t k : entries) {
+      const auto& e = corpus_.entries[k];
+      complexes.push_back(e.complex);
+      positions.push_back(e.record->conformers[e.conformer]);
+      forces.push_back(e.record->forces[e.conformer]);
+      energies.push_back(e.record->energies[e.conformer]);
+      atoms.push_back(static_cast<double>(e.complex->num_atoms()));
+    }
+    const auto [batch, x] = collate(complexes, positions, model->config().graph_options(), config_.dtype);
+    std::vector<Vec3> all_forces;
+    for (const auto& f : forces) all_forces.insert(all_forces.end(), f.begin(), f.end());
+    const auto target_energy = torch::tensor(energies).to(config_.dtype);
+    const auto target_forces = vec3_tensor(all_forces, config_.dtype);
+    torch::Tensor energy = torch::zeros_like(target_energy), force = torch::zeros_like(target_forces);
+    if (!zero_predictor) std::tie(energy, force) = energy_and_forces(model, batch, x, model->is_training());
+    return energy_force_loss(energy, force, target_energy, target_forces, torch::tensor(atoms).to(config_.dtype),
+                             model->energy_scale().item<double>(), config_.energy_weights);
+  }
   std::vector<Perturbation> perturbations;
   std::vector<const Complex*> complexes;
   std::vector<std::vector<Vec3>> noisy;  // edges are built from the noisy input
@@ -146,7 +206,10 @@ torch::Tensor Trainer::loss_on(EPTModel& model, const std::vector<size_t>& entri
 
 std::optional<double> Trainer::validation_loss(EPTModel& model, bool zero_predictor) {
   if (validation_.empty()) return std::nullopt;
-  torch::NoGradGuard no_grad;
+  std::optional<torch::NoGradGuard> no_grad;  // the energy task's forces are gradients: it keeps autograd on
+  if (config_.task == Task::Denoising) no_grad.emplace();
+  const bool was_training = model->is_training();
+  model->eval();  // energy task: forces without the graph a second backward pass would need
   double total = 0;
   int64_t count = 0;
   for (size_t start = 0; start < validation_.size(); start += 16) {
@@ -155,13 +218,17 @@ std::optional<double> Trainer::validation_loss(EPTModel& model, bool zero_predic
     total += loss_on(model, chunk, mix(config_.seed, 0xFFFFFFFFull), zero_predictor).item<double>() * chunk.size();
     count += static_cast<int64_t>(chunk.size());
   }
+  model->train(was_training);
   return total / count;
 }
 
 void Trainer::save(const std::string& path, bool with_optimizer) {
-  // Denoising trains the direct force head; the energy head stays as initialised.
-  nlohmann::ordered_json meta = {{"label", "pretrained by block-level denoising"}, {"trained", true},
-                                 {"energy", "untrained"},
+  // Denoising trains the direct force head; the energy head stays as initialised. Energy finetuning trains the
+  // energy head (and the network under it) on labels whose meaning the data set states.
+  const bool energy = config_.task == Task::Energy;
+  const std::string meaning = energy ? nlohmann::json::parse(corpus_.labels).at("energy").get<std::string>() : "untrained";
+  nlohmann::ordered_json meta = {{"label", energy ? "finetuned on energies and forces" : "pretrained by block-level denoising"},
+                                 {"trained", true}, {"energy", meaning},
                                  {"step", step_}, {"seed", config_.seed}, {"steps", config_.steps},
                                  {"objective", static_cast<int>(config_.noise.objective)},
                                  {"sigma_translation", config_.noise.sigma_translation},
@@ -169,6 +236,13 @@ void Trainer::save(const std::string& path, bool with_optimizer) {
                                  {"learning_rate", config_.learning_rate}, {"atoms_per_batch", config_.atoms_per_batch},
                                  {"schedule", nlohmann::json::parse(config_.schedule_json())},
                                  {"corpus", corpus_.fingerprint}};
+  if (energy) {
+    meta["init"] = config_.initial_model;
+    meta["labels"] = nlohmann::json::parse(corpus_.labels);
+    meta["best_validation_loss"] = std::isfinite(best_validation_) ? nlohmann::json(best_validation_) : nlohmann::json();
+    meta["validations_without_improvement"] = validations_without_improvement_;
+    for (const char* key : {"objective", "sigma_translation", "sigma_rotation"}) meta.erase(key);
+  }
   if (with_optimizer) {
     torch::serialize::OutputArchive archive;
     optimizer_->save(archive);
@@ -188,11 +262,11 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
   // Every process checks the folder (a shared file system), so that all of them stop on the same error.
   const bool has_run = fs::exists(checkpoint) || fs::exists(metrics_path) || fs::exists(final_model);
   if (resume && !fs::exists(checkpoint))
-    throw InputError("pretrain --resume: '" + checkpoint + "' does not exist, so there is nothing to resume; " +
+    throw InputError(command_ + " --resume: '" + checkpoint + "' does not exist, so there is nothing to resume; " +
                      (has_run ? "the folder holds an unfinished run without a checkpoint: use --overwrite to start it again"
                               : "start a new run without --resume"));
   if (!resume && has_run && !config_.overwrite)
-    throw InputError("pretrain: '" + out_ + "' already holds a run; continue it with --resume, replace it with "
+    throw InputError(command_ + ": '" + out_ + "' already holds a run; continue it with --resume, replace it with "
                      "--overwrite, or choose another --out");
   if (parallel_) parallel_->barrier();
   if (writer) {
@@ -205,10 +279,10 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
     CheckpointInfo info;
     EPTModel loaded = load_checkpoint(checkpoint, &info);
     if (info.config.to_json() != config_.model.to_json())
-      throw InputError("pretrain --resume: '" + checkpoint + "' was trained with another model configuration");
+      throw InputError(command_ + " --resume: '" + checkpoint + "' was trained with another model configuration");
     const auto meta = nlohmann::json::parse(info.metadata);
     if (meta.contains("corpus") && meta["corpus"] != corpus_.fingerprint)
-      throw InputError("pretrain --resume: '" + checkpoint + "' was trained on another corpus (fingerprint " +
+      throw InputError(command_ + " --resume: '" + checkpoint + "' was trained on another corpus (fingerprint " +
                        meta["corpus"].get<std::string>() + ", this one " + corpus_.fingerprint +
                        "); resume with the corpus it was trained on, or start a new run");
     if (meta.contains("schedule")) {
@@ -219,14 +293,19 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
           differences += (differences.empty() ? "" : ", ") + key + " " +
                          (meta["schedule"].contains(key) ? meta["schedule"][key].dump() : "?") + " → " + value.dump();
       if (!differences.empty())
-        throw InputError("pretrain --resume: the options differ from those of the run in '" + out_ + "' (" +
+        throw InputError(command_ + " --resume: the options differ from those of the run in '" + out_ + "' (" +
                          differences + "); a resumed run takes the same steps only with the same options");
     }
     {
       torch::NoGradGuard no_grad;
       auto target = model_->named_parameters();
       for (const auto& p : loaded->named_parameters()) target[p.key()].copy_(p.value());
+      auto buffers = model_->named_buffers();
+      for (const auto& b : loaded->named_buffers()) buffers[b.key()].copy_(b.value());
     }
+    if (meta.contains("best_validation_loss") && meta["best_validation_loss"].is_number())
+      best_validation_ = meta["best_validation_loss"].get<double>();
+    validations_without_improvement_ = meta.value("validations_without_improvement", int64_t{0});
     torch::serialize::InputArchive archive;
     std::istringstream bytes(base64_decode(meta.at("optimizer").get<std::string>()));
     archive.load_from(bytes);
@@ -240,12 +319,28 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
         if (!line.empty() && nlohmann::json::parse(line).at("step").get<int64_t>() <= step_) kept += line + "\n";
       std::ofstream(metrics_path, std::ios::trunc) << kept;
     }
-  } else if (writer) {
+  } else {
+    if (config_.task == Task::Energy) {
+      // The labels' per-element offsets and force scale, fitted on the training trajectories before any step;
+      // the network then learns what composition alone does not explain.
+      torch::NoGradGuard no_grad;
+      model_->energy_offset().copy_(fit_energy_offsets(corpus_, train_));
+      model_->energy_scale().fill_(force_rms(corpus_, train_));
+    }
+  }
+  if (!resume && writer) {
     // Step 0: the untrained model and the zero predictor, the baselines every later validation compares with.
     nlohmann::ordered_json line = {{"step", 0}};
     if (const auto v = validation_loss(model_)) {
       line["validation_loss"] = *v;
       line["zero_predictor_validation_loss"] = *validation_loss(model_, true);
+      if (config_.task == Task::Energy) {
+        const auto start = energy_errors(&model_, corpus_, validation_), zero = energy_errors(nullptr, corpus_, validation_);
+        line["validation_energy_mae"] = start.energy_mae;
+        line["validation_force_mae"] = start.force_mae;
+        line["zero_predictor_energy_mae"] = zero.energy_mae;
+        line["zero_predictor_force_mae"] = zero.force_mae;
+      }
     } else {
       line["validation"] = "none (--validation-fraction 0)";
     }
@@ -255,7 +350,8 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
   std::ofstream metrics;
   if (writer) metrics.open(metrics_path, std::ios::app);
   model_->train();
-  while (step_ < config_.steps) {
+  while (step_ < config_.steps &&
+         !(config_.patience > 0 && validations_without_improvement_ >= config_.patience)) {
     const auto& entries = schedule_[step_];
     const double lr = learning_rate_at(step_);
     for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
@@ -276,7 +372,7 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
     }
     const double norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), config_.clip_norm);
     if (!std::isfinite(loss_value) || !std::isfinite(norm))
-      throw Error("pretrain: the run diverged at step " + std::to_string(step_ + 1) + " (loss " +
+      throw Error(command_ + ": the run diverged at step " + std::to_string(step_ + 1) + " (loss " +
                   finite_text(loss_value) + ", gradient norm " + finite_text(norm) + ", learning rate " +
                   std::to_string(lr) + "); the step was not taken and nothing was written. Lower --lr, or check "
                   "the corpus; the last checkpoint in '" + out_ + "' is intact (--resume continues from it)");
@@ -288,7 +384,21 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
     r.learning_rate = lr;
     r.gradient_norm = norm;
     for (size_t k : entries) r.atoms += corpus_.entries[k].complex->num_atoms();
-    if (writer && (step_ % config_.validate_every == 0 || step_ == config_.steps)) r.validation_loss = validation_loss(model_);
+    if (writer && (step_ % config_.validate_every == 0 || step_ == config_.steps)) {
+      r.validation_loss = validation_loss(model_);
+      if (config_.task == Task::Energy && r.validation_loss) {
+        r.validation_errors = energy_errors(&model_, corpus_, validation_);
+        model_->train();
+        // model.ept holds the best weights so far; patience ends the run when they stop improving.
+        if (*r.validation_loss < best_validation_) {
+          best_validation_ = *r.validation_loss;
+          validations_without_improvement_ = 0;
+          save(final_model, false);
+        } else if (config_.patience > 0 && ++validations_without_improvement_ >= config_.patience) {
+          r.stopped_early = true;
+        }
+      }
+    }
     if (!writer) {
       if (report) report(r);
       if (step_ == stop_after) return;
@@ -297,13 +407,19 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
     nlohmann::ordered_json line = {{"step", r.step}, {"loss", r.loss}, {"lr", r.learning_rate},
                                    {"grad_norm", r.gradient_norm}, {"atoms", r.atoms}};
     if (r.validation_loss) line["validation_loss"] = *r.validation_loss;
+    if (r.validation_errors) {
+      line["validation_energy_mae"] = r.validation_errors->energy_mae;
+      line["validation_force_mae"] = r.validation_errors->force_mae;
+    }
+    if (r.stopped_early) line["stopped"] = "no improvement in " + std::to_string(config_.patience) + " validations";
     metrics << line.dump() << "\n" << std::flush;
-    if (step_ % config_.checkpoint_every == 0 || step_ == config_.steps) save(checkpoint, true);
+    if (step_ % config_.checkpoint_every == 0 || step_ == config_.steps || r.stopped_early) save(checkpoint, true);
     if (report) report(r);
-    if (step_ == stop_after) return;
+    if (step_ == stop_after || r.stopped_early) return;
   }
   if (!writer) return;
-  save((std::filesystem::path(out_) / "model.ept").string(), false);
+  // With a validation set the energy task has kept its best weights in model.ept already.
+  if (config_.task == Task::Denoising || validation_.empty()) save(final_model, false);
 }
 
 }  // namespace ept

@@ -31,3 +31,45 @@ def alanine_dipeptide(seed: int = 11, forcefield: str = "amber14-all.xml"):
     modeller = app.Modeller(pdb.topology, pdb.positions)
     modeller.addHydrogens(app.ForceField(forcefield))
     return modeller.topology, modeller.positions
+
+
+_ONE_TO_THREE = {"A": "ALA", "R": "ARG", "N": "ASN", "D": "ASP", "C": "CYS", "Q": "GLN", "E": "GLU", "G": "GLY",
+                 "H": "HIS", "I": "ILE", "L": "LEU", "K": "LYS", "M": "MET", "F": "PHE", "P": "PRO", "S": "SER",
+                 "T": "THR", "W": "TRP", "Y": "TYR", "V": "VAL"}
+
+
+def capped_peptide(sequence: str, seed: int = 11, forcefield: str = "amber14-all.xml"):
+    """ACE-<sequence>-NME (one-letter codes, e.g. ``"A"`` for alanine dipeptide, ``"GSA"``): the backbone embedded
+    by RDKit (ETKDG) as a capped polyglycine, the side chains' heavy atoms added by PDBFixer from its residue
+    templates (L-amino acids), hydrogens by OpenMM's Modeller for ``forcefield`` at pH 7. Returns
+    (topology, positions); minimise before dynamics, the side chains are placed without regard to clashes."""
+    from pdbfixer import PDBFixer
+
+    residues = [_ONE_TO_THREE.get(c) for c in sequence.upper()]
+    if not sequence or None in residues:
+        raise ValueError(f"capped_peptide: '{sequence}' is not a sequence of one-letter amino-acid codes "
+                         f"({''.join(sorted(_ONE_TO_THREE))})")
+    mol = Chem.AddHs(Chem.MolFromSmiles("CC(=O)" + "NCC(=O)" * len(residues) + "NC"))
+    params = AllChem.ETKDGv3()
+    params.randomSeed = seed
+    if AllChem.EmbedMolecule(mol, params) != 0:
+        raise RuntimeError(f"RDKit could not embed the backbone of ACE-{sequence}-NME")
+    AllChem.MMFFOptimizeMolecule(mol)
+    names = [("ACE", 1, "CH3"), ("ACE", 1, "C"), ("ACE", 1, "O")]
+    for k, residue in enumerate(residues):
+        names += [(residue, k + 2, name) for name in ("N", "CA", "C", "O")]
+    names += [("NME", len(residues) + 2, "N"), ("NME", len(residues) + 2, "C")]
+    conf = mol.GetConformer()
+    lines = []
+    for k, (residue, number, name) in enumerate(names):
+        p = conf.GetAtomPosition(k)
+        lines.append(f"ATOM  {k + 1:5d} {name:<4s} {residue:3s} A{number:4d}    "
+                     f"{p.x:8.3f}{p.y:8.3f}{p.z:8.3f}  1.00  0.00          {name[0]:>2s}")
+    fixer = PDBFixer(pdbfile=io.StringIO("\n".join(lines) + "\nEND\n"))
+    fixer.missingResidues = {}
+    fixer.findMissingAtoms()
+    fixer.missingTerminals = {}
+    fixer.addMissingAtoms()
+    modeller = app.Modeller(fixer.topology, fixer.positions)
+    modeller.addHydrogens(app.ForceField(forcefield), pH=7.0)
+    return modeller.topology, modeller.positions

@@ -1,6 +1,7 @@
 #pragma once
-// The pretraining corpus on disk: shards of molecules (CBOR; topology arrays and one or more conformers in Å)
-// and a manifest (JSON) with counts per domain, failures by reason and a CRC-32 per shard.
+// A corpus on disk: shards of molecules (CBOR; topology arrays and one or more conformers in Å) and a manifest
+// (JSON) with counts per domain, failures by reason and a CRC-32 per shard. A labelled data set (`ept label`) is a
+// corpus whose records also carry an energy and forces per conformer, and whose manifest says what they are.
 //
 //   corpus/manifest.json
 //   corpus/shard-00000.cbor ...
@@ -18,6 +19,10 @@ struct MoleculeRecord {
   std::string source;  // where it came from (SMILES, file:residues, ...)
   AtomTable table;
   std::vector<std::vector<Vec3>> conformers;  // Å
+  // Labels, in a labelled data set: one energy (kJ/mol) and one force per atom (kJ/mol/Å) per conformer.
+  std::vector<double> energies;
+  std::vector<std::vector<Vec3>> forces;
+  bool labelled() const { return !energies.empty(); }
 };
 
 struct ShardInfo {
@@ -31,6 +36,9 @@ struct Manifest {
   std::vector<ShardInfo> shards;
   std::map<std::string, int64_t> records_per_domain, conformers_per_domain;
   std::map<std::string, int64_t> failures;  // "reason" -> count
+  /// Labelled data sets: a JSON object with "energy" ("total" or "delta:FORCE-FIELD", as in a checkpoint's
+  /// metadata), the method, units and settings; empty for a pretraining corpus.
+  std::string labels;
 };
 
 /// Writes records as one shard (atomically) and returns its manifest entry.
@@ -52,11 +60,14 @@ struct Corpus {
   std::vector<Complex> complexes;
   std::vector<Entry> entries;
   std::string fingerprint;  // CRC-32 over the manifest's shard names and checksums: which corpus this is
+  std::string labels;       // the manifest's labels (JSON object), empty when unlabelled
   Corpus() = default;
   Corpus(Corpus&&) = default;
   Corpus(const Corpus&) = delete;  // entries point into records and complexes
   /// Loads `directory` (manifest + shards, checksums verified).
   static Corpus load(const std::string& directory);
+  /// Several corpora as one (labelled data sets of different molecules, say); their labels must mean the same.
+  static Corpus load(const std::vector<std::string>& directories);
 };
 
 }  // namespace ept

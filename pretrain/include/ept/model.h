@@ -13,7 +13,7 @@ struct ModelOutput {
   torch::Tensor vectors;          // [A, 3, d] per-atom equivariant features V
   torch::Tensor force;            // [R, 3]    direct per-atom force head (denoising), real atoms only
   torch::Tensor block_embedding;  // [blocks, d] z_b = Σ_{i∈b} h_i / √n_b (real blocks, then global blocks)
-  torch::Tensor energy;           // [complexes] E = Σ_{real blocks} MLP(z_b), kJ/mol
+  torch::Tensor energy;           // [complexes] E = s · Σ_{real blocks} MLP(z_b) + Σ_{real atoms} e_{Z_i}, kJ/mol
 };
 
 class EPTModelImpl : public torch::nn::Module {
@@ -22,6 +22,11 @@ class EPTModelImpl : public torch::nn::Module {
   /// `positions`: real atoms [R, 3] in Å, dtype of the model; forces by autograd need requires_grad on it.
   ModelOutput forward(const Batch& batch, const torch::Tensor& positions);
   const ModelConfig& config() const { return config_; }
+  /// Per-atom-type energy offsets e_Z [atom types] (kJ/mol) and the scale s of the energy head (kJ/mol): buffers,
+  /// not parameters — energy finetuning fits them to the labels (least squares, force RMS) before it trains, and
+  /// they stay fixed. A pretrained model has e = 0, s = 1.
+  torch::Tensor& energy_offset() { return energy_offset_; }
+  torch::Tensor& energy_scale() { return energy_scale_; }
 
  private:
   ModelConfig config_;
@@ -31,6 +36,7 @@ class EPTModelImpl : public torch::nn::Module {
   torch::nn::LayerNorm final_norm_{nullptr};
   EquivariantFeedForward force_head_{nullptr};
   torch::nn::Sequential energy_head_{nullptr};
+  torch::Tensor energy_offset_, energy_scale_;
 };
 TORCH_MODULE(EPTModel);
 

@@ -1,5 +1,6 @@
 #pragma once
-// Block-level denoising pretraining on one process: AdamW, linear warm-up then cosine decay, gradient clipping,
+// Training on one or more processes: block-level denoising pretraining (`ept pretrain`) or finetuning on energies
+// and forces (`ept finetune --objective energy`). AdamW, linear warm-up then cosine decay, gradient clipping,
 // batches packed to an atom budget, a held-out validation set, JSON-lines metrics and atomic checkpoints.
 //
 // Every random choice is a function of (seed, epoch) for the data order and (seed, step) for the noise, so a
@@ -8,6 +9,7 @@
 #include <torch/optim/adamw.h>
 #include <torch/types.h>
 
+#include <cmath>
 #include <functional>
 #include <optional>
 #include <string>
@@ -15,12 +17,17 @@
 #include "ept/config.h"
 #include "ept/dataset.h"
 #include "ept/distributed.h"
+#include "ept/finetune.h"
 #include "ept/model.h"
 #include "ept/noise.h"
 
 namespace ept {
 
+/// What a run trains: the direct force head by denoising, or the energy head on labelled energies and forces.
+enum class Task { Denoising, Energy };
+
 struct TrainConfig {
+  Task task = Task::Denoising;
   ModelConfig model;
   NoiseConfig noise;
   int64_t steps = 1000;
@@ -34,6 +41,12 @@ struct TrainConfig {
   int64_t checkpoint_every = 100;
   uint64_t seed = 1;
   torch::Dtype dtype = torch::kFloat32;
+  /// Energy task: the loss's weights, and early stopping after `patience` validations without improvement (0:
+  /// never); model.ept is then the weights of the best validation.
+  EnergyLossWeights energy_weights;
+  int64_t patience = 0;
+  /// Where the starting weights come from (a checkpoint's path and checksum, or "scratch"), for the metadata.
+  std::string initial_model = "scratch";
   /// Replace a run already in the output folder (its checkpoint, model and metrics) instead of refusing.
   bool overwrite = false;
 
@@ -47,6 +60,8 @@ struct StepReport {
   int64_t step = 0;
   double loss = 0, learning_rate = 0, gradient_norm = 0;
   std::optional<double> validation_loss;  // at validation steps, when there is a validation set
+  std::optional<EnergyErrors> validation_errors;  // the energy task's errors at those steps
+  bool stopped_early = false;
   int64_t atoms = 0;
 };
 
@@ -55,7 +70,10 @@ class Trainer {
   /// `out`: directory for checkpoint.ept (latest, with optimizer state), model.ept (final) and metrics.jsonl.
   /// With `parallel`, each process takes its share of every batch, gradients are averaged over processes, and
   /// rank 0 alone validates and writes files.
-  Trainer(const Corpus& corpus, const TrainConfig& config, std::string out, DataParallel* parallel = nullptr);
+  /// `init`: start from these weights (and energy offsets) instead of a random initialisation of config.model,
+  /// whose configuration it must have.
+  Trainer(const Corpus& corpus, const TrainConfig& config, std::string out, DataParallel* parallel = nullptr,
+          EPTModel* init = nullptr);
   /// Trains to config.steps (or stops after `stop_after` steps, as an interruption would); with `resume`,
   /// continues from out/checkpoint.ept, which must exist and come from the same corpus and schedule. Without it
   /// a folder that already holds a run is refused unless config.overwrite. A non-finite loss or gradient stops
@@ -70,6 +88,9 @@ class Trainer {
   torch::Tensor loss_on(EPTModel& model, const std::vector<size_t>& entries, uint64_t noise_seed,
                         bool zero_predictor = false);
   int64_t step() const { return step_; }
+  /// Corpus entries held out for validation (whole molecules, or whole trajectories of a labelled data set).
+  const std::vector<size_t>& validation_entries() const { return validation_; }
+  const std::vector<size_t>& training_entries() const { return train_; }
 
  private:
   double learning_rate_at(int64_t step) const;
@@ -85,6 +106,9 @@ class Trainer {
   EPTModel model_{nullptr};
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   int64_t step_ = 0;
+  std::string command_;  // "pretrain" or "finetune", for messages
+  double best_validation_ = INFINITY;
+  int64_t validations_without_improvement_ = 0;
 };
 
 }  // namespace ept

@@ -19,5 +19,7 @@ int describe(const std::vector<std::string>& args);
 int prepare(const std::vector<std::string>& args);
 int pretrain(const std::vector<std::string>& args);
 int validate(const std::vector<std::string>& args);
+int label(const std::vector<std::string>& args);
+int finetune(const std::vector<std::string>& args);
 
 }  // namespace ept::cli

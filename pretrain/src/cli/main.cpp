@@ -13,6 +13,8 @@ const ept::cli::Command kCommands[] = {
     {"prepare", "build a pretraining corpus (RDKit conformers of small molecules) as shards + manifest", ept::cli::prepare},
     {"pretrain", "block-level denoising pretraining on a corpus (AdamW, atomic checkpoints, --resume)", ept::cli::pretrain},
     {"validate", "denoising loss of a model on a corpus's held-out molecules, beside the zero predictor", ept::cli::validate},
+    {"label", "GFN2-xTB energies and forces of MD frames (optionally minus a force field) as a labelled data set", ept::cli::label},
+    {"finetune", "finetune a model on a labelled data set (energies and forces; warm start, --resume)", ept::cli::finetune},
     {"init", "write a randomly initialised model (for tests and as a training start)", ept::cli::init_model},
     {"evaluate", "energy and forces of a molecule (SMILES, PDB, SDF/MOL) under a model", ept::cli::evaluate},
     {"info", "print a model's configuration, checksum and metadata", ept::cli::info},
