@@ -1,6 +1,7 @@
 #include <torch/utils.h>
 
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "ept/checkpoint.h"
@@ -12,14 +13,18 @@
 namespace ept::cli {
 
 int validate(const std::vector<std::string>& args) {
-  std::string model_path, corpus_dir, objective = "complete";
+  std::string model_path, objective = "complete";
+  std::vector<std::string> corpus_dirs;
+  bool as_json = false;
   TrainConfig c;
   int threads = 1;
   po::options_description o("options");
   o.add_options()
       ("model,m", po::value(&model_path)->required(), "checkpoint file")
-      ("corpus", po::value(&corpus_dir)->required(), "corpus directory made by `ept prepare`")
-      ("objective", po::value(&objective)->default_value(objective), "complete, translation or atom")
+      ("corpus", po::value(&corpus_dirs)->required(), "corpus made by `ept prepare`, or for the energy objective labelled "
+       "data sets made by `ept label` (repeat for several)")
+      ("objective", po::value(&objective)->default_value(objective), "complete, translation or atom; energy")
+      ("json", po::bool_switch(&as_json), "energy objective: print one JSON object")
       ("sigma-translation", po::value(&c.noise.sigma_translation)->default_value(c.noise.sigma_translation), "Å")
       ("sigma-rotation", po::value(&c.noise.sigma_rotation)->default_value(c.noise.sigma_rotation), "IGSO(3) σ")
       ("validation-fraction", po::value(&c.validation_fraction)->default_value(c.validation_fraction),
@@ -29,17 +34,40 @@ int validate(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse_options("ept validate --model MODEL --corpus CORPUS [--objective complete]\n\n"
                      "Denoising loss of a model on the held-out molecules of a corpus, next to the zero predictor\n"
-                     "(no displacement): the numbers of a model card. Same split and noise as `ept pretrain`.",
+                     "(no displacement): the numbers of a model card. Same split and noise as `ept pretrain`.\n"
+                     "With --objective energy: energy MAE (each molecule's mean error removed) and force MAE of the\n"
+                     "model on every frame of labelled data sets, next to predicting zero — for Δ labels, the\n"
+                     "force field alone. Units kJ/mol and kJ/mol/Å.",
                      o, args, vm))
     return 0;
-  c.noise.objective = objective_from_name(objective);
   torch::set_num_threads(threads);
+  if (objective == "energy") {
+    EPTModel model = load_checkpoint(model_path);
+    const Corpus corpus = Corpus::load(corpus_dirs);
+    if (corpus.labels.empty())
+      throw InputError("--objective energy needs labelled data sets (`ept label`); '" + corpus_dirs[0] + "' has no labels");
+    std::vector<size_t> all(corpus.entries.size());
+    for (size_t k = 0; k < all.size(); ++k) all[k] = k;
+    const auto m = energy_errors(&model, corpus, all), zero = energy_errors(nullptr, corpus, all);
+    if (as_json) {
+      std::cout << nlohmann::ordered_json{{"model", model_path}, {"conformations", m.conformations},
+                                          {"molecules", m.molecules}, {"energy_mae", m.energy_mae},
+                                          {"force_mae", m.force_mae}, {"zero_energy_mae", zero.energy_mae},
+                                          {"zero_force_mae", zero.force_mae}}.dump() << "\n";
+    } else {
+      std::cout << m.conformations << " conformations of " << m.molecules << " molecules: energy MAE " << m.energy_mae
+                << " kJ/mol, force MAE " << m.force_mae << " kJ/mol/Å; predicting zero (for Δ labels: the force "
+                << "field alone) " << zero.energy_mae << ", " << zero.force_mae << "\n";
+    }
+    return 0;
+  }
+  c.noise.objective = objective_from_name(objective);
   CheckpointInfo info;
   EPTModel model = load_checkpoint(model_path, &info);
   c.model = info.config;
   c.dtype = info.dtype;
   c.steps = 1;
-  const Corpus corpus = Corpus::load(corpus_dir);
+  const Corpus corpus = Corpus::load(corpus_dirs);
   Trainer trainer(corpus, c, "");
   const auto loss = trainer.validation_loss(model);
   if (!loss) throw InputError("--validation-fraction " + std::to_string(c.validation_fraction) +
