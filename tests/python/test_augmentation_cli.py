@@ -1,0 +1,213 @@
+"""`ept label` and `ept finetune --objective energy` on alanine dipeptide: labels are xtb minus the force field in the
+stated units, a failing frame is recorded and skipped, both commands resume after SIGKILL without losing or
+redoing finished work, and bad inputs are named."""
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+import zlib
+
+import numpy as np
+import openmm
+import openmm.app as app
+import openmm.unit as unit
+import pytest
+
+from conftest import ept_binary
+from openmmept.datasets import read_dataset
+from openmmept.testsystems import alanine_dipeptide
+
+HARTREE = 2625.4996394799  # kJ/mol
+BOHR = 0.529177210903      # Å
+XTB = shutil.which("xtb")
+pytestmark = pytest.mark.skipif(XTB is None, reason="needs Debian's xtb (./run installs it)")
+
+
+@pytest.fixture(scope="module")
+def md(tmp_path_factory):
+    """Topology, System (XML) and two short amber14 + OBC2 trajectories of ACE-ALA-NME (12 frames each)."""
+    folder = tmp_path_factory.mktemp("md")
+    topology, positions = alanine_dipeptide()
+    system = app.ForceField("amber14-all.xml", "implicit/obc2.xml").createSystem(topology, constraints=app.HBonds)
+    (folder / "system.xml").write_text(openmm.XmlSerializer.serialize(system))
+    integrator = openmm.LangevinMiddleIntegrator(300 * unit.kelvin, 1 / unit.picosecond, 2 * unit.femtoseconds)
+    simulation = app.Simulation(topology, system, integrator, openmm.Platform.getPlatformByName("Reference"))
+    simulation.context.setPositions(positions)
+    simulation.minimizeEnergy()
+    with open(folder / "ala.pdb", "w") as f:
+        app.PDBFile.writeFile(topology, simulation.context.getState(getPositions=True).getPositions(), f)
+    for run in range(2):
+        simulation.reporters = [app.DCDReporter(str(folder / f"run{run}.dcd"), 20)]
+        simulation.step(240)
+        simulation.reporters = []
+    return folder
+
+
+def fake_xtb(folder, body):
+    """An `xtb` stand-in: a Python script that runs `body` (with `xyz`, the coordinate lines) and then the real xtb."""
+    path = folder / "fake_xtb"
+    path.write_text(f"#!{sys.executable}\nimport os, sys\nxyz = open(sys.argv[1]).read().split('\\n')[2:]\n{body}\n"
+                    f"os.execv({XTB!r}, [{XTB!r}] + sys.argv[1:])\n")
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return str(path)
+
+
+def label(md, out, *extra, check=True):
+    return subprocess.run([ept_binary(), "label", "--topology", str(md / "ala.pdb"), "--trajectory", str(md / "run0.dcd"),
+                           "--trajectory", str(md / "run1.dcd"), "--out", str(out), "--system", str(md / "system.xml"),
+                           "--force-field", "amber14-obc2", "--solvent", "water"] + list(extra),
+                          check=check, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def labelled(md, tmp_path_factory):
+    out = tmp_path_factory.mktemp("labels") / "ala"
+    label(md, out, "--workers", "2")
+    return out
+
+
+def test_labels_are_xtb_minus_the_force_field_in_kj_per_mol_and_angstrom(md, labelled, tmp_path):
+    data = read_dataset(labelled)
+    assert data.labels["energy"] == "delta:amber14-obc2" and data.labels["units"]["forces"] == "kJ/mol/Å"
+    assert [len(r.energies) for r in data.records] == [12, 12]
+    record = data.records[1]
+    x = record.positions[5]
+    # xtb by hand on that frame.
+    with open(tmp_path / "frame.xyz", "w") as f:
+        f.write(f"{len(x)}\n\n" + "".join(f"{s} {p[0]:.10f} {p[1]:.10f} {p[2]:.10f}\n"
+                                          for s, p in zip([a.element.symbol for a in app.PDBFile(str(md / "ala.pdb")).topology.atoms()], x)))
+    subprocess.run([XTB, "frame.xyz", "--gfn", "2", "--grad", "--chrg", "0", "--alpb", "water"], cwd=tmp_path,
+                   check=True, capture_output=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    numbers = [float(v) for line in (tmp_path / "frame.engrad").read_text().splitlines()
+               if line.strip() and not line.startswith("#") for v in line.split()]
+    xtb_energy = numbers[1] * HARTREE
+    xtb_forces = -np.reshape(numbers[2:2 + 3 * len(x)], (-1, 3)) * HARTREE / BOHR
+    # The force field on the same frame.
+    system = openmm.XmlSerializer.deserialize((md / "system.xml").read_text())
+    context = openmm.Context(system, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("Reference"))
+    context.setPositions(x * 0.1)
+    state = context.getState(getEnergy=True, getForces=True)
+    mm_energy = state.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
+    mm_forces = state.getForces(asNumpy=True).value_in_unit(unit.kilojoule_per_mole / unit.angstrom)
+    assert record.energies[5] == pytest.approx(xtb_energy - mm_energy, abs=1e-3)
+    np.testing.assert_allclose(record.forces[5], xtb_forces - mm_forces, atol=1e-3)
+    assert np.abs(xtb_forces).max() > 10 and np.abs(record.forces[5]).max() > 1  # neither side vanishes
+
+
+def test_a_frame_xtb_fails_on_is_recorded_and_the_run_goes_on(md, tmp_path):
+    # The stand-in fails for one conformation (the one whose first atom sits where frame 3 of run0 has it).
+    first = read_dataset_positions(md)[3][0]
+    xtb = fake_xtb(tmp_path, f"if abs(float(xyz[0].split()[1]) - {first[0]:.6f}) < 1e-4:\n"
+                             f"    print('stand-in failure on this frame'); sys.exit(3)")
+    result = label(md, tmp_path / "out", "--xtb", xtb, "--workers", "2")
+    data = read_dataset(tmp_path / "out")
+    assert [len(r.energies) for r in data.records] == [11, 12]
+    (reason,) = data.manifest["failures"]
+    assert "run0.dcd frame 3" in reason and "status 3" in reason and "stand-in failure" in reason
+    assert "1 failed" in result.stdout
+
+
+def read_dataset_positions(md):
+    """Positions (Å) of run0's frames as `ept label` reads them."""
+    import mdtraj
+    return mdtraj.load_dcd(str(md / "run0.dcd"), top=str(md / "ala.pdb")).xyz * 10
+
+
+def test_label_resumes_after_sigkill_without_redoing_finished_frames(md, labelled, tmp_path):
+    log = tmp_path / "calls.log"
+    xtb = fake_xtb(tmp_path, f"import time\nopen({str(log)!r}, 'a').write('call\\n')\ntime.sleep(0.15)")
+    out = tmp_path / "killed"
+    process = subprocess.Popen([ept_binary(), "label", "--topology", str(md / "ala.pdb"), "--trajectory",
+                                str(md / "run0.dcd"), "--trajectory", str(md / "run1.dcd"), "--out", str(out),
+                                "--system", str(md / "system.xml"), "--force-field", "amber14-obc2",
+                                "--solvent", "water", "--xtb", xtb],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal = out / "journal.jsonl"
+    deadline = time.time() + 60
+    while time.time() < deadline and not (journal.exists() and len(journal.read_text().splitlines()) >= 8):
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (out / "manifest.json").exists(), "killed before it finished"
+    finished = len(journal.read_text().splitlines()) - 1
+    assert 7 <= finished < 24
+    refused = label(md, out, "--xtb", xtb, check=False)
+    assert refused.returncode != 0 and "--resume" in refused.stderr
+    label(md, out, "--xtb", xtb, "--resume")
+    calls = len(log.read_text().splitlines())
+    assert calls <= 24 + 1, f"{calls} xtb calls for 24 frames: finished frames were redone"
+    assert (out / "shard-00000.cbor").read_bytes() == (labelled / "shard-00000.cbor").read_bytes()
+
+
+def test_label_names_bad_inputs(md, tmp_path):
+    other = tmp_path / "other.pdb"
+    topology, positions = alanine_dipeptide()
+    modeller = app.Modeller(topology, positions)
+    modeller.delete([next(modeller.topology.atoms())])
+    with open(other, "w") as f:
+        app.PDBFile.writeFile(modeller.topology, modeller.positions, f)
+    r = subprocess.run([ept_binary(), "label", "--topology", str(other), "--trajectory", str(md / "run0.dcd"),
+                        "--out", str(tmp_path / "o"), "--charge", "0"], capture_output=True, text=True)
+    assert r.returncode != 0 and "has 22 atoms but the topology" in r.stderr and "21" in r.stderr
+    r = subprocess.run([ept_binary(), "label", "--topology", str(md / "ala.pdb"), "--trajectory", str(md / "run0.dcd"),
+                        "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    assert r.returncode != 0 and "--charge" in r.stderr
+
+
+def finetune(data, out, *extra, check=True):
+    return subprocess.run([ept_binary(), "finetune", "--objective", "energy", "--data", str(data), "--out", str(out),
+                           "--from-scratch", "--hidden", "16", "--ffn", "32", "--heads", "2", "--layers", "1",
+                           "--radial", "8", "--dtype", "float64", "--steps", "40", "--checkpoint-every", "5",
+                           "--validate-every", "10", "--atoms-per-batch", "88", "--seed", "2"] + list(extra),
+                          check=check, capture_output=True, text=True)
+
+
+def test_finetune_resumes_after_sigkill_to_the_uninterrupted_model(labelled, tmp_path):
+    finetune(labelled, tmp_path / "straight")
+    args = [ept_binary(), "finetune", "--objective", "energy", "--data", str(labelled), "--out", str(tmp_path / "killed"),
+            "--from-scratch", "--hidden", "16", "--ffn", "32", "--heads", "2", "--layers", "1", "--radial", "8",
+            "--dtype", "float64", "--steps", "40", "--checkpoint-every", "5", "--validate-every", "10",
+            "--atoms-per-batch", "88", "--seed", "2"]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    metrics = tmp_path / "killed" / "metrics.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (metrics.exists() and len(metrics.read_text().splitlines()) >= 18):
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert len(metrics.read_text().splitlines()) < 41, "killed before it finished"
+    finetune(labelled, tmp_path / "killed", "--resume")
+    assert (tmp_path / "killed" / "model.ept").read_bytes() == (tmp_path / "straight" / "model.ept").read_bytes()
+    lines = [json.loads(line) for line in metrics.read_text().splitlines()]
+    assert [line["step"] for line in lines] == list(range(0, 41))
+    assert "zero_predictor_force_mae" in lines[0] and "validation_force_mae" in lines[10]
+    info = subprocess.run([ept_binary(), "info", "--model", str(tmp_path / "straight" / "model.ept")],
+                          check=True, capture_output=True, text=True).stdout
+    assert "delta:amber14-obc2" in info
+
+
+def test_finetune_names_bad_inputs(labelled, tmp_path):
+    r = subprocess.run([ept_binary(), "finetune", "--objective", "energy", "--data", str(labelled), "--out",
+                        str(tmp_path / "a")], capture_output=True, text=True)
+    assert r.returncode != 0 and "--from-scratch" in r.stderr and "--init" in r.stderr
+    r = subprocess.run([ept_binary(), "finetune", "--objective", "sipt", "--data", str(labelled), "--out",
+                        str(tmp_path / "b"), "--from-scratch"], capture_output=True, text=True)
+    assert r.returncode != 0 and "'sipt'" in r.stderr
+    # A shard whose labels hold one atom fewer than its topology.
+    import cbor2
+    broken = tmp_path / "broken"
+    shutil.copytree(labelled, broken)
+    records = cbor2.loads((broken / "shard-00000.cbor").read_bytes())
+    records[0]["forces"] = records[0]["forces"][:-3 * records[0]["conformers"]]
+    data = cbor2.dumps(records)
+    (broken / "shard-00000.cbor").write_bytes(data)
+    manifest = json.loads((broken / "manifest.json").read_text())
+    manifest["shards"][0]["crc32"] = f"{zlib.crc32(data):08x}"
+    (broken / "manifest.json").write_text(json.dumps(manifest))
+    r = finetune(broken, tmp_path / "c", check=False)
+    assert r.returncode != 0 and "labels do not match the atom and conformer counts" in r.stderr
+    assert "run0.dcd" in r.stderr
