@@ -21,7 +21,8 @@ import openmm
 
 _PACKAGE = Path(__file__).resolve().parent
 _REFERENCE_PLUGIN = _PACKAGE / "plugins" / "libEPTPluginReference.so"
-_DEFAULT_MODEL = _PACKAGE / "models" / "ept-small" / "model.ept"
+_MODELS = _PACKAGE / "models"
+_DEFAULT_MODEL = _MODELS / "ept-small" / "model.ept"
 
 
 def _load_plugin() -> None:
@@ -73,6 +74,16 @@ def default_model_path() -> str:
     return path
 
 
+def model_path(name: str) -> str:
+    """Path of a model shipped with openmm-ept, by name: ``"ept-small"`` (pretrained by block denoising; descriptors,
+    the direct force head) or ``"ept-delta-amber14"`` (finetuned as a correction to add to amber14 + OBC2, toward
+    GFN2-xTB in implicit water). Each has a model card (README.md) beside it."""
+    shipped = sorted(p.name for p in _MODELS.iterdir() if (p / "model.ept").exists()) if _MODELS.exists() else []
+    if name not in shipped:
+        raise ValueError(f"no shipped model '{name}'; the shipped models are {', '.join(shipped) or 'none'}")
+    return str(_MODELS / name / "model.ept")
+
+
 __all__ = ["Describer", "DescriptorLevel", "DescriptorReporter", "EPTForce", "EPTPotential", "OutputMode",
-           "default_model_path", "describe", "descriptors_in_context", "set_chemistry_from_rdkit",
+           "default_model_path", "model_path", "describe", "descriptors_in_context", "set_chemistry_from_rdkit",
            "set_chemistry_from_topology"]

@@ -38,15 +38,21 @@ class PluginEnvironment : public ::testing::Environment {
 };
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new PluginEnvironment);
 
-// A small float64 model written to a temporary file shared by the tests.
-const std::string& model_path() {
-  static const std::string path = [] {
-    const auto p = fs::temp_directory_path() / ("ept-force-test-" + std::to_string(::getpid()) + ".ept");
+// A small float64 model written to a temporary file shared by the tests, removed when the test program ends.
+struct TemporaryModel {
+  std::string path = (fs::temp_directory_path() / ("ept-force-test-" + std::to_string(::getpid()) + ".ept")).string();
+  TemporaryModel() {
     ept::EPTModel model = ept::test::small_model();
-    ept::save_checkpoint(model, p.string());
-    return p.string();
-  }();
-  return path;
+    ept::save_checkpoint(model, path);
+  }
+  ~TemporaryModel() {
+    std::error_code ignored;
+    fs::remove(path, ignored);
+  }
+};
+const std::string& model_path() {
+  static const TemporaryModel model;
+  return model.path;
 }
 
 struct Molecule {
