@@ -20,7 +20,7 @@ EPT = str(Path(sys.executable).parent / "ept")
 
 def main() -> None:
     shutil.rmtree(SEEDS, ignore_errors=True)
-    for name in ("checkpoint", "shard", "dcd", "structure", "xml_model"):
+    for name in ("checkpoint", "shard", "dcd", "structure", "xml_model", "npy"):
         (SEEDS / name).mkdir(parents=True)
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
@@ -51,6 +51,12 @@ def main() -> None:
                 for k in range(2):
                     writer.writeModel(np.array([[0, 0, 0], [0.096, 0, 0], [-0.024, 0.093, 0.01 * k]]) * unit.nanometer)
             (SEEDS / "dcd" / path.name).write_bytes(path.read_bytes())
+        # Frames for `ept label`: float32 and float64, format versions 1 and 2.
+        for dtype, version in (("<f4", (1, 0)), ("<f8", (2, 0))):
+            path = work / f"frames{version[0]}.npy"
+            with open(path, "wb") as f:
+                np.lib.format.write_array(f, np.arange(18, dtype=dtype).reshape(2, 3, 3), version=version)
+            (SEEDS / "npy" / path.name).write_bytes(path.read_bytes())
         # A PDB (selector byte 0) and an SDF (selector byte 1).
         (SEEDS / "structure" / "peptide.pdb").write_bytes(b"\x00" + (ROOT / "tests" / "fixtures" / "peptide_AGS.pdb").read_bytes())
         mol = Chem.AddHs(Chem.MolFromSmiles("CC(=O)NC"))

@@ -158,10 +158,10 @@ def test_label_names_bad_inputs(md, tmp_path):
     assert r.returncode != 0 and "--charge" in r.stderr
 
 
-def finetune(data, out, *extra, check=True):
+def finetune(data, out, *extra, steps=40, check=True):
     return subprocess.run([ept_binary(), "finetune", "--objective", "energy", "--data", str(data), "--out", str(out),
                            "--from-scratch", "--hidden", "16", "--ffn", "32", "--heads", "2", "--layers", "1",
-                           "--radial", "8", "--dtype", "float64", "--steps", "40", "--checkpoint-every", "5",
+                           "--radial", "8", "--dtype", "float64", "--steps", str(steps), "--checkpoint-every", "5",
                            "--validate-every", "10", "--atoms-per-batch", "88", "--seed", "2"] + list(extra),
                           check=check, capture_output=True, text=True)
 
@@ -211,3 +211,45 @@ def test_finetune_names_bad_inputs(labelled, tmp_path):
     r = finetune(broken, tmp_path / "c", check=False)
     assert r.returncode != 0 and "labels do not match the atom and conformer counts" in r.stderr
     assert "run0.dcd" in r.stderr
+
+
+def test_a_finetuned_model_drops_into_eptforce(md, labelled, tmp_path):
+    import openmmept
+    finetune(labelled, tmp_path / "run", steps=10)
+    model = str(tmp_path / "run" / "model.ept")
+    printed = subprocess.run([ept_binary(), "evaluate", "--model", model, "--pdb", str(md / "ala.pdb"), "--repeats", "1"],
+                             check=True, capture_output=True, text=True).stdout
+    expected = float(next(line for line in printed.splitlines() if line.startswith("energy:")).split()[1])
+    pdb = app.PDBFile(str(md / "ala.pdb"))
+    system = openmm.System()
+    for atom in pdb.topology.atoms():
+        system.addParticle(atom.element.mass)
+    force = openmmept.EPTPotential(model).createForce(pdb.topology)
+    system.addForce(force)
+    context = openmm.Context(system, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("Reference"))
+    context.setPositions(pdb.positions)
+    energy = context.getState(getEnergy=True).getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
+    # The fitted per-element offsets are part of the energy (thousands of kJ/mol for Δ = xtb − amber14).
+    assert abs(expected) > 1000
+    assert energy == pytest.approx(expected, rel=1e-5)
+
+
+def test_npy_frames_label_like_the_dcd_they_came_from(md, labelled, tmp_path):
+    frames = read_dataset_positions(md).astype(np.float64)  # (frames, atoms, 3) Å
+    np.save(tmp_path / "run0.npy", frames)
+    subprocess.run([ept_binary(), "label", "--topology", str(md / "ala.pdb"), "--trajectory", str(tmp_path / "run0.npy"),
+                    "--out", str(tmp_path / "out"), "--system", str(md / "system.xml"), "--force-field", "amber14-obc2",
+                    "--solvent", "water", "--stride", "3"], check=True, capture_output=True)
+    from_npy = read_dataset(tmp_path / "out").records[0]
+    from_dcd = read_dataset(labelled).records[0]
+    assert len(from_npy.energies) == 4  # frames 0, 3, 6, 9
+    np.testing.assert_allclose(from_npy.energies, from_dcd.energies[::3], atol=1e-2)
+    np.testing.assert_allclose(from_npy.forces, from_dcd.forces[::3], atol=1e-2)
+    np.save(tmp_path / "bad.npy", frames[:, :5])
+    r = subprocess.run([ept_binary(), "label", "--topology", str(md / "ala.pdb"), "--trajectory", str(tmp_path / "bad.npy"),
+                        "--out", str(tmp_path / "bad"), "--charge", "0"], capture_output=True, text=True)
+    assert r.returncode != 0 and "(frames, 22, 3)" in r.stderr and "5 atoms" in r.stderr
+    np.save(tmp_path / "ints.npy", frames.astype(np.int32))
+    r = subprocess.run([ept_binary(), "label", "--topology", str(md / "ala.pdb"), "--trajectory", str(tmp_path / "ints.npy"),
+                        "--out", str(tmp_path / "ints"), "--charge", "0"], capture_output=True, text=True)
+    assert r.returncode != 0 and "float32 or float64" in r.stderr

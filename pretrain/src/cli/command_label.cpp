@@ -17,6 +17,7 @@
 #include "ept/dataset.h"
 #include "ept/dcd.h"
 #include "ept/error.h"
+#include "ept/npy.h"
 #include "ept/structure_io.h"
 #include "ept/xtb.h"
 #include "options.h"
@@ -110,7 +111,8 @@ int label(const std::vector<std::string>& args) {
   po::options_description o("options");
   o.add_options()
       ("topology,t", po::value(&topology_path)->required(), "PDB file of the molecule: atoms, residues, bonds")
-      ("trajectory", po::value(&trajectories)->required(), "DCD trajectory of the same atoms (repeat for several)")
+      ("trajectory", po::value(&trajectories)->required(), "DCD trajectory of the same atoms, or .npy frames (frames × "
+       "atoms × 3, Å); repeat for several")
       ("out,o", po::value(&out)->required(), "data set folder: manifest.json, shard-00000.cbor, journal.jsonl")
       ("system", po::value(&system_path), "OpenMM System (XML) whose energies and forces are subtracted: the "
        "labels become Δ = xtb − force field")
@@ -142,6 +144,19 @@ int label(const std::vector<std::string>& args) {
   const size_t n = topology.table.size();
   std::vector<Frame> frames;
   for (size_t t = 0; t < trajectories.size(); ++t) {
+    if (fs::path(trajectories[t]).extension() == ".npy") {
+      const NpyArray a = load_npy(trajectories[t]);
+      if (a.shape.size() != 3 || a.shape[2] != 3 || static_cast<size_t>(a.shape[1]) != n)
+        throw InputError("the frames '" + trajectories[t] + "' must be an array of shape (frames, " + std::to_string(n) +
+                         ", 3) in Å for the topology '" + topology_path + "'; its shape has " +
+                         (a.shape.size() == 3 ? std::to_string(a.shape[1]) + " atoms" : std::to_string(a.shape.size()) + " dimensions"));
+      for (int64_t k = 0; k < a.shape[0]; k += stride) {
+        DcdFrame f;
+        for (size_t i = 0; i < n; ++i) f.positions.push_back({a.data[3 * (k * n + i)], a.data[3 * (k * n + i) + 1], a.data[3 * (k * n + i) + 2]});
+        frames.push_back({t, k, f});
+      }
+      continue;
+    }
     DcdReader reader(trajectories[t]);
     if (static_cast<size_t>(reader.num_atoms()) != n)
       throw InputError("the trajectory '" + trajectories[t] + "' has " + std::to_string(reader.num_atoms()) +
@@ -267,7 +282,7 @@ int label(const std::vector<std::string>& args) {
   }
   manifest.labels = json{{"energy", mm ? "delta:" + force_field : "total"},
                          {"method", "GFN2-xTB"}, {"xtb", xtb.arguments()}, {"solvent", solvent.empty() ? "none" : solvent},
-                         {"charge", *charge}, {"minus", system_path}, {"stride", stride},
+                         {"charge", *charge}, {"minus", system_path.empty() ? "" : fs::path(system_path).filename().string()}, {"stride", stride},
                          {"units", {{"positions", "Å"}, {"energy", "kJ/mol"}, {"forces", "kJ/mol/Å"}}}}
                         .dump();
   write_manifest(out, manifest);
