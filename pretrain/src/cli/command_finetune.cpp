@@ -29,25 +29,14 @@ int finetune(const std::vector<std::string>& args) {
       ("init", po::value(&init_path), "checkpoint to start from (a pretrained model); its sizes are kept")
       ("from-scratch", po::bool_switch(&from_scratch), "start from a random initialisation of the size options instead")
       ("resume", po::bool_switch(&resume), "continue from OUT/checkpoint.ept (same data and options)")
-      ("overwrite", po::bool_switch(&c.overwrite), "replace a run already in OUT")
-      ("steps", po::value(&c.steps)->default_value(c.steps), "optimizer steps (at most)")
-      ("lr", po::value(&c.learning_rate)->default_value(c.learning_rate), "peak learning rate (AdamW)")
-      ("warmup", po::value(&c.warmup)->default_value(c.warmup), "linear warm-up steps, then cosine decay")
-      ("weight-decay", po::value(&c.weight_decay)->default_value(c.weight_decay), "AdamW weight decay")
-      ("clip", po::value(&c.clip_norm)->default_value(c.clip_norm), "gradient norm clipping")
-      ("atoms-per-batch", po::value(&c.atoms_per_batch)->default_value(c.atoms_per_batch), "atom budget of a batch")
       ("energy-weight", po::value(&c.energy_weights.energy)->default_value(c.energy_weights.energy),
        "weight of the per-atom energy error")
       ("force-weight", po::value(&c.energy_weights.force)->default_value(c.energy_weights.force), "weight of the force error")
       ("validation-fraction", po::value(&c.validation_fraction)->default_value(c.validation_fraction),
        "held-out trajectories (whole trajectories, never single frames; 0: none)")
-      ("validate-every", po::value(&c.validate_every)->default_value(c.validate_every), "steps between validations")
       ("patience", po::value(&c.patience)->default_value(c.patience), "stop after this many validations without "
-       "improvement (0: run all steps)")
-      ("checkpoint-every", po::value(&c.checkpoint_every)->default_value(c.checkpoint_every), "steps between checkpoints")
-      ("dtype", po::value(&dtype)->default_value(dtype), "float32 or float64")
-      ("seed", po::value(&c.seed)->default_value(c.seed), "seed of initialisation and data order")
-      ("threads", po::value(&threads)->default_value(threads), "intra-op threads");
+       "improvement (0: run all steps)");
+  add_training_options(o, c, dtype, threads);
   add_model_options(o, c.model);
   po::variables_map vm;
   if (!parse_options("ept finetune --objective energy --data DATA --init MODEL --out RUN [options]\n\n"
@@ -64,10 +53,7 @@ int finetune(const std::vector<std::string>& args) {
     throw InputError("--objective '" + objective + "' is not known here: finetune has 'energy' (denoising is `ept pretrain`)");
   if (init_path.empty() == !from_scratch)
     throw InputError("give either --init MODEL (warm start, e.g. the shipped pretrained model) or --from-scratch");
-  if (dtype != "float32" && dtype != "float64") throw InputError("--dtype must be float32 or float64");
-  c.dtype = dtype == "float64" ? torch::kFloat64 : torch::kFloat32;
-  if (threads < 1) throw InputError("--threads must be at least 1");
-  torch::set_num_threads(threads);
+  finish_training_options(c, dtype, threads);
   EPTModel init{nullptr};
   if (!init_path.empty()) {
     CheckpointInfo info;

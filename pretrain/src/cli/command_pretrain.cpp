@@ -21,22 +21,11 @@ int pretrain(const std::vector<std::string>& args) {
       ("corpus", po::value(&corpus_dir)->required(), "corpus directory made by `ept prepare`")
       ("out,o", po::value(&out)->required(), "run directory: checkpoint.ept, model.ept, metrics.jsonl")
       ("resume", po::bool_switch(&resume), "continue from OUT/checkpoint.ept (same corpus and options)")
-      ("overwrite", po::bool_switch(&c.overwrite), "replace a run already in OUT")
-      ("steps", po::value(&c.steps)->default_value(c.steps), "optimizer steps")
-      ("lr", po::value(&c.learning_rate)->default_value(c.learning_rate), "peak learning rate (AdamW)")
-      ("warmup", po::value(&c.warmup)->default_value(c.warmup), "linear warm-up steps, then cosine decay")
-      ("weight-decay", po::value(&c.weight_decay)->default_value(c.weight_decay), "AdamW weight decay")
-      ("clip", po::value(&c.clip_norm)->default_value(c.clip_norm), "gradient norm clipping")
-      ("atoms-per-batch", po::value(&c.atoms_per_batch)->default_value(c.atoms_per_batch), "atom budget of a batch")
       ("validation-fraction", po::value(&c.validation_fraction)->default_value(c.validation_fraction), "held-out molecules (0: no validation)")
-      ("validate-every", po::value(&c.validate_every)->default_value(c.validate_every), "steps between validations")
-      ("checkpoint-every", po::value(&c.checkpoint_every)->default_value(c.checkpoint_every), "steps between checkpoints")
       ("objective", po::value(&objective)->default_value(objective), "complete (block translation + rotation), translation, or atom")
       ("sigma-translation", po::value(&c.noise.sigma_translation)->default_value(c.noise.sigma_translation), "Å")
-      ("sigma-rotation", po::value(&c.noise.sigma_rotation)->default_value(c.noise.sigma_rotation), "IGSO(3) σ")
-      ("dtype", po::value(&dtype)->default_value(dtype), "float32 or float64")
-      ("seed", po::value(&c.seed)->default_value(c.seed), "seed of initialisation, data order and noise")
-      ("threads", po::value(&threads)->default_value(threads), "intra-op threads");
+      ("sigma-rotation", po::value(&c.noise.sigma_rotation)->default_value(c.noise.sigma_rotation), "IGSO(3) σ");
+  add_training_options(o, c, dtype, threads);
   add_model_options(o, c.model);
   po::variables_map vm;
   if (!parse_options("ept pretrain --corpus CORPUS --out RUN [options]\n\n"
@@ -47,10 +36,7 @@ int pretrain(const std::vector<std::string>& args) {
                      o, args, vm))
     return 0;
   c.noise.objective = objective_from_name(objective);
-  if (dtype != "float32" && dtype != "float64") throw InputError("--dtype must be float32 or float64");
-  c.dtype = dtype == "float64" ? torch::kFloat64 : torch::kFloat32;
-  if (threads < 1) throw InputError("--threads must be at least 1");
-  torch::set_num_threads(threads);
+  finish_training_options(c, dtype, threads);
   c.model.validate();
   const Corpus corpus = Corpus::load(corpus_dir);
   const auto parallel = DataParallel::from_environment();  // RANK, WORLD_SIZE, MASTER_ADDR/PORT or EPT_STORE_FILE
