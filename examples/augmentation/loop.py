@@ -6,7 +6,8 @@
 
 Every step skips what is already done and resumes what was interrupted, so re-running a step continues it.
 Data: training molecules (simulate.TRAINING) give runs 0 and 1 to train on (labelled at strides 4, 2 and 1: the
-learning curve) and run 2 as held-out frames; unseen molecules (simulate.UNSEEN) are never trained on.
+learning curve) and run 2 as held-out frames; validation molecules (simulate.VALIDATION, runs 0 and 1 at stride 2)
+are what early stopping watches; unseen molecules (simulate.UNSEEN) are never trained or validated on.
 """
 import argparse
 import json
@@ -16,7 +17,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from simulate import TRAINING, UNSEEN
+from simulate import TRAINING, UNSEEN, VALIDATION
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -25,7 +26,7 @@ STRIDES = [4, 2, 1]  # 25, 50 and 100 frames per training trajectory
 PRETRAINED = {"complete": ROOT / "pretrain" / "models" / "ept-small" / "model.ept"}
 # Same budget for every model: steps × atoms per batch, learning rate, schedule, seed.
 BUDGET = ["--steps", "2500", "--warmup", "50", "--lr", "1e-3", "--atoms-per-batch", "500", "--validate-every", "100",
-          "--checkpoint-every", "100", "--validation-fraction", "0.1", "--seed", "1", "--threads", "1"]
+          "--checkpoint-every", "100", "--seed", "1", "--threads", "1"]
 
 
 def ept(*args):
@@ -47,6 +48,8 @@ def label(work):
         for stride in STRIDES:
             label_one(work, sequence, [0, 1], labels / f"train-s{stride}" / sequence, stride)
         label_one(work, sequence, [2], labels / "test-seen" / sequence, 1)
+    for sequence in VALIDATION:
+        label_one(work, sequence, [0, 1], labels / "validation" / sequence, 2)
     for sequence in UNSEEN:
         label_one(work, sequence, [0], labels / "test-unseen" / sequence, 1)
 
@@ -75,8 +78,10 @@ def train_one(work, name, data, start):
     if start[0] == "--init" and not Path(start[1]).exists():
         print(f"skipping {name}: {start[1]} does not exist (pretrain it first, see README.md)", file=sys.stderr)
         return
+    validation = [a for s in VALIDATION for a in ("--validation-data", work / "labels" / "validation" / s)]
     with open(work / "models" / f"{name}.log", "a") as log:
         subprocess.run(["ept", "finetune", "--objective", "energy", *[a for d in data for a in ("--data", d)],
+                        *map(str, validation),
                         *map(str, start), "--out", str(out), *BUDGET, *resume],
                        check=True, stdout=log, stderr=log)
     (out / "done").write_text("")
@@ -95,24 +100,40 @@ def errors(model, data):
     return json.loads(out.stdout)
 
 
+START = {"pretrained": "pretrained (ept-small, complete block)", "scratch": "from scratch",
+         "pretrained-translation": "pretrained, translation only", "pretrained-atom": "pretrained, atom level"}
+
+
 def evaluate(work):
     sets = {"seen": [work / "labels" / "test-seen" / s for s in TRAINING],
             "unseen": [work / "labels" / "test-unseen" / s for s in UNSEEN]}
     results = {}
     for name, _, _ in runs(work):
         model = work / "models" / name / "model.ept"
-        if model.exists():
-            results[name] = {k: errors(model, d) for k, d in sets.items()}
-            results[name]["steps"] = [json.loads(line) for line in open(work / "models" / name / "metrics.jsonl")][-1]["step"]
+        if not model.exists():
+            continue
+        results[name] = {k: errors(model, d) for k, d in sets.items()}
+        log = (work / "models" / f"{name}.log").read_text().splitlines()
+        counts = next(line for line in log if line.startswith("finetune: ")).split()
+        results[name]["training_conformations"], results[name]["validation_conformations"] = int(counts[1]), int(counts[4])
+        metrics = [json.loads(line) for line in open(work / "models" / name / "metrics.jsonl")]
+        best = min((m for m in metrics if "validation_loss" in m and m["step"] > 0), key=lambda m: m["validation_loss"])
+        results[name]["best_step"], results[name]["steps"] = best["step"], metrics[-1]["step"]
     (work / "results.json").write_text(json.dumps(results, indent=1))
-    any_model = next(iter(results.values()))
-    print("| model | seen: energy MAE | seen: force MAE | unseen: energy MAE | unseen: force MAE |")
-    print("|---|---:|---:|---:|---:|")
-    print(f"| amber14 + OBC2 alone | {any_model['seen']['zero_energy_mae']:.2f} | {any_model['seen']['zero_force_mae']:.2f} "
-          f"| {any_model['unseen']['zero_energy_mae']:.2f} | {any_model['unseen']['zero_force_mae']:.2f} |")
-    for name, r in results.items():
-        print(f"| + Δ {name} | {r['seen']['energy_mae']:.2f} | {r['seen']['force_mae']:.2f} "
-              f"| {r['unseen']['energy_mae']:.2f} | {r['unseen']['force_mae']:.2f} |")
+    first = next(iter(results.values()))
+    print(f"held-out frames: seen = {first['seen']['conformations']} frames of {first['seen']['molecules']} training "
+          f"molecules (their third run), unseen = {first['unseen']['conformations']} frames of "
+          f"{first['unseen']['molecules']} molecules never trained on. MAE in kJ/mol (energy, each molecule's mean "
+          f"error removed) and kJ/mol/Å (force components).\n")
+    print("| training frames | Δ-model start | seen: energy | seen: force | unseen: energy | unseen: force | best step |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    print(f"| – | amber14 + OBC2 alone | {first['seen']['zero_energy_mae']:.2f} | {first['seen']['zero_force_mae']:.2f} "
+          f"| {first['unseen']['zero_energy_mae']:.2f} | {first['unseen']['zero_force_mae']:.2f} | |")
+    for name, r in sorted(results.items(), key=lambda item: (-int(item[0].split("-")[0][1:]), item[0])):
+        start = START[name.split("-", 1)[1]]
+        print(f"| {r['training_conformations']} | + Δ {start} | {r['seen']['energy_mae']:.2f} | "
+              f"{r['seen']['force_mae']:.2f} | {r['unseen']['energy_mae']:.2f} | {r['unseen']['force_mae']:.2f} | "
+              f"{r['best_step']} of {r['steps']} |")
 
 
 def main():

@@ -19,8 +19,10 @@ import openmm.unit as unit
 from openmmept.testsystems import capped_peptide
 
 # Sequences between the ACE and NME caps. Training molecules get three runs (two to train on, one whose frames
-# are the held-out test frames); unseen molecules one run, never trained on.
-TRAINING = ["A", "G", "V", "L", "S", "T", "D", "K", "F", "N", "GA"]
+# are the held-out test frames); validation molecules three runs too (early stopping watches them: molecules the
+# model does not train on); unseen molecules one run, never trained or validated on.
+TRAINING = ["A", "G", "V", "L", "S", "D", "K", "F", "C", "H", "P", "R", "W", "GA"]
+VALIDATION = ["N", "T"]
 UNSEEN = ["I", "E", "Q", "Y", "M", "AGS"]
 
 
@@ -79,11 +81,11 @@ def main():
     parser.add_argument("--step", type=float, default=2.0, help="time step, fs (bonds to H constrained)")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    molecules = args.molecules or TRAINING + UNSEEN
+    molecules = args.molecules or TRAINING + VALIDATION + UNSEEN
     for sequence in molecules:
         start = time.time()
         topology, positions, system = build(sequence, args.out)
-        runs = args.runs if sequence in TRAINING or args.molecules else 1
+        runs = 1 if sequence in UNSEEN and not args.molecules else args.runs
         for k in range(runs):
             run(sequence, k, topology, positions, system, args)
         print(f"ACE-{sequence}-NME: {topology.getNumAtoms()} atoms, {runs} × {args.length:g} ps "

@@ -75,7 +75,7 @@ std::string TrainConfig::schedule_json() const {
                                   {"atoms_per_batch", atoms_per_batch}, {"validation_fraction", validation_fraction},
                                   {"seed", seed}, {"dtype", dtype == torch::kFloat64 ? "float64" : "float32"},
                                   {"energy_weight", energy_weights.energy}, {"force_weight", energy_weights.force},
-                                  {"patience", patience}, {"init", initial_model}}
+                                  {"patience", patience}, {"init", initial_model}, {"validation_data", validation_data}}
         .dump();
   return nlohmann::ordered_json{{"steps", steps}, {"lr", learning_rate}, {"warmup", warmup},
                                 {"weight_decay", weight_decay}, {"clip", clip_norm},
@@ -88,8 +88,8 @@ std::string TrainConfig::schedule_json() const {
 }
 
 Trainer::Trainer(const Corpus& corpus, const TrainConfig& config, std::string out, DataParallel* parallel,
-                 EPTModel* init)
-    : corpus_(corpus), config_(config), out_(std::move(out)), parallel_(parallel), noise_(config.noise),
+                 EPTModel* init, const Corpus* validation)
+    : corpus_(corpus), held_(validation ? validation : &corpus), config_(config), out_(std::move(out)), parallel_(parallel), noise_(config.noise),
       command_(config.task == Task::Energy ? "finetune" : "pretrain") {
   config.validate();
   if (config.task == Task::Energy && corpus.labels.empty())
@@ -98,9 +98,17 @@ Trainer::Trainer(const Corpus& corpus, const TrainConfig& config, std::string ou
   // Validation by molecule (all conformers together) — in a labelled data set by trajectory, never by frame —
   // from a hash of the record's source: stable across runs.
   auto share = [](const MoleculeRecord* r) { return static_cast<double>(fnv1a(r->source) % 1000000) / 1e6; };
-  for (size_t k = 0; k < corpus.entries.size(); ++k)
-    (share(corpus.entries[k].record) < config.validation_fraction ? validation_ : train_).push_back(k);
-  if (config.task == Task::Energy && validation_.empty() && config.validation_fraction > 0 && corpus.records.size() > 1) {
+  if (validation) {
+    if (validation->labels != corpus.labels && (validation->labels.empty() || corpus.labels.empty() ||
+        nlohmann::json::parse(validation->labels).at("energy") != nlohmann::json::parse(corpus.labels).at("energy")))
+      throw InputError(command_ + ": the validation data and the training data label different quantities");
+    for (size_t k = 0; k < corpus.entries.size(); ++k) train_.push_back(k);
+    for (size_t k = 0; k < validation->entries.size(); ++k) validation_.push_back(k);
+  } else {
+    for (size_t k = 0; k < corpus.entries.size(); ++k)
+      (share(corpus.entries[k].record) < config.validation_fraction ? validation_ : train_).push_back(k);
+  }
+  if (!validation && config.task == Task::Energy && validation_.empty() && config.validation_fraction > 0 && corpus.records.size() > 1) {
     // Few trajectories: hold out the one with the lowest hash rather than none.
     const MoleculeRecord* held = &corpus.records[0];
     for (const auto& r : corpus.records)
@@ -156,12 +164,17 @@ double Trainer::learning_rate_at(int64_t step) const {
 
 torch::Tensor Trainer::loss_on(EPTModel& model, const std::vector<size_t>& entries, uint64_t noise_seed,
                                bool zero_predictor) {
+  return loss_on(corpus_, model, entries, noise_seed, zero_predictor);
+}
+
+torch::Tensor Trainer::loss_on(const Corpus& from, EPTModel& model, const std::vector<size_t>& entries,
+                               uint64_t noise_seed, bool zero_predictor) {
   if (config_.task == Task::Energy) {
     std::vector<const Complex*> complexes;
     std::vector<std::vector<Vec3>> positions, forces;
     std::vector<double> energies, atoms;
     for (size_t k : entries) {
-      const auto& e = corpus_.entries[k];
+      const auto& e = from.entries[k];
       complexes.push_back(e.complex);
       positions.push_back(e.record->conformers[e.conformer]);
       forces.push_back(e.record->forces[e.conformer]);
@@ -182,7 +195,7 @@ torch::Tensor Trainer::loss_on(EPTModel& model, const std::vector<size_t>& entri
   std::vector<const Complex*> complexes;
   std::vector<std::vector<Vec3>> noisy;  // edges are built from the noisy input
   for (size_t k = 0; k < entries.size(); ++k) {
-    const auto& e = corpus_.entries[entries[k]];
+    const auto& e = from.entries[entries[k]];
     std::mt19937_64 rng(mix(noise_seed, entries[k]));
     perturbations.push_back(noise_.perturb(*e.complex, e.record->conformers[e.conformer], rng));
     complexes.push_back(e.complex);
@@ -215,7 +228,7 @@ std::optional<double> Trainer::validation_loss(EPTModel& model, bool zero_predic
   for (size_t start = 0; start < validation_.size(); start += 16) {
     const std::vector<size_t> chunk(validation_.begin() + start,
                                     validation_.begin() + std::min(validation_.size(), start + 16));
-    total += loss_on(model, chunk, mix(config_.seed, 0xFFFFFFFFull), zero_predictor).item<double>() * chunk.size();
+    total += loss_on(*held_, model, chunk, mix(config_.seed, 0xFFFFFFFFull), zero_predictor).item<double>() * chunk.size();
     count += static_cast<int64_t>(chunk.size());
   }
   model->train(was_training);
@@ -335,7 +348,7 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
       line["validation_loss"] = *v;
       line["zero_predictor_validation_loss"] = *validation_loss(model_, true);
       if (config_.task == Task::Energy) {
-        const auto start = energy_errors(&model_, corpus_, validation_), zero = energy_errors(nullptr, corpus_, validation_);
+        const auto start = energy_errors(&model_, *held_, validation_), zero = energy_errors(nullptr, *held_, validation_);
         line["validation_energy_mae"] = start.energy_mae;
         line["validation_force_mae"] = start.force_mae;
         line["zero_predictor_energy_mae"] = zero.energy_mae;
@@ -387,7 +400,7 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
     if (writer && (step_ % config_.validate_every == 0 || step_ == config_.steps)) {
       r.validation_loss = validation_loss(model_);
       if (config_.task == Task::Energy && r.validation_loss) {
-        r.validation_errors = energy_errors(&model_, corpus_, validation_);
+        r.validation_errors = energy_errors(&model_, *held_, validation_);
         model_->train();
         // model.ept holds the best weights so far; patience ends the run when they stop improving.
         if (*r.validation_loss < best_validation_) {

@@ -253,3 +253,16 @@ def test_npy_frames_label_like_the_dcd_they_came_from(md, labelled, tmp_path):
     r = subprocess.run([ept_binary(), "label", "--topology", str(md / "ala.pdb"), "--trajectory", str(tmp_path / "ints.npy"),
                         "--out", str(tmp_path / "ints"), "--charge", "0"], capture_output=True, text=True)
     assert r.returncode != 0 and "float32 or float64" in r.stderr
+
+
+def test_validation_data_of_its_own_is_what_the_run_validates_on(md, labelled, tmp_path):
+    # Train on run1 only, validate on run0 (a data set of its own): every training frame is trained on.
+    train = tmp_path / "train"
+    subprocess.run([ept_binary(), "label", "--topology", str(md / "ala.pdb"), "--trajectory", str(md / "run1.dcd"),
+                    "--out", str(train), "--system", str(md / "system.xml"), "--force-field", "amber14-obc2",
+                    "--solvent", "water"], check=True, capture_output=True)
+    r = finetune(train, tmp_path / "run", "--validation-data", str(labelled), steps=10)
+    assert "12 training and 24 validation conformations" in r.stderr
+    first = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])
+    forces = np.concatenate([record.forces.ravel() for record in read_dataset(labelled).records])
+    assert first["zero_predictor_force_mae"] == pytest.approx(np.abs(forces).mean(), rel=1e-9)

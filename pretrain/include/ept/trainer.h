@@ -47,6 +47,8 @@ struct TrainConfig {
   int64_t patience = 0;
   /// Where the starting weights come from (a checkpoint's path and checksum, or "scratch"), for the metadata.
   std::string initial_model = "scratch";
+  /// Fingerprint of a validation corpus of its own (empty: held out from the training data).
+  std::string validation_data;
   /// Replace a run already in the output folder (its checkpoint, model and metrics) instead of refusing.
   bool overwrite = false;
 
@@ -71,9 +73,10 @@ class Trainer {
   /// With `parallel`, each process takes its share of every batch, gradients are averaged over processes, and
   /// rank 0 alone validates and writes files.
   /// `init`: start from these weights (and energy offsets) instead of a random initialisation of config.model,
-  /// whose configuration it must have.
+  /// whose configuration it must have. `validation`: a corpus of its own to validate on (molecules the run never
+  /// trains on, say); every entry of `corpus` is then trained on and config.validation_fraction is not used.
   Trainer(const Corpus& corpus, const TrainConfig& config, std::string out, DataParallel* parallel = nullptr,
-          EPTModel* init = nullptr);
+          EPTModel* init = nullptr, const Corpus* validation = nullptr);
   /// Trains to config.steps (or stops after `stop_after` steps, as an interruption would); with `resume`,
   /// continues from out/checkpoint.ept, which must exist and come from the same corpus and schedule. Without it
   /// a folder that already holds a run is refused unless config.overwrite. A non-finite loss or gradient stops
@@ -88,15 +91,20 @@ class Trainer {
   torch::Tensor loss_on(EPTModel& model, const std::vector<size_t>& entries, uint64_t noise_seed,
                         bool zero_predictor = false);
   int64_t step() const { return step_; }
-  /// Corpus entries held out for validation (whole molecules, or whole trajectories of a labelled data set).
+  /// Entries of validation_corpus() held out for validation (whole molecules, or whole trajectories of a
+  /// labelled data set).
   const std::vector<size_t>& validation_entries() const { return validation_; }
+  const Corpus& validation_corpus() const { return *held_; }
   const std::vector<size_t>& training_entries() const { return train_; }
 
  private:
   double learning_rate_at(int64_t step) const;
+  torch::Tensor loss_on(const Corpus& from, EPTModel& model, const std::vector<size_t>& entries, uint64_t noise_seed,
+                        bool zero_predictor);
   void save(const std::string& path, bool with_optimizer);
 
   const Corpus& corpus_;
+  const Corpus* held_;  // what validation_ indexes: corpus_, or a validation corpus of its own
   TrainConfig config_;
   std::string out_;
   DataParallel* parallel_;

@@ -17,7 +17,7 @@ int finetune(const std::vector<std::string>& args) {
   c.warmup = 50;
   c.atoms_per_batch = 500;
   c.validation_fraction = 0.1;
-  std::vector<std::string> data;
+  std::vector<std::string> data, validation_data;
   std::string out, objective, init_path, dtype = "float32";
   int threads = 1;
   bool resume = false, from_scratch = false;
@@ -34,6 +34,8 @@ int finetune(const std::vector<std::string>& args) {
       ("force-weight", po::value(&c.energy_weights.force)->default_value(c.energy_weights.force), "weight of the force error")
       ("validation-fraction", po::value(&c.validation_fraction)->default_value(c.validation_fraction),
        "held-out trajectories (whole trajectories, never single frames; 0: none)")
+      ("validation-data", po::value(&validation_data), "validate on these labelled data sets instead (molecules never "
+       "trained on: early stopping then favours what transfers); repeat for several")
       ("patience", po::value(&c.patience)->default_value(c.patience), "stop after this many validations without "
        "improvement (0: run all steps)");
   add_training_options(o, c, dtype, threads);
@@ -63,7 +65,12 @@ int finetune(const std::vector<std::string>& args) {
   }
   c.model.validate();
   const Corpus corpus = Corpus::load(data);
-  Trainer trainer(corpus, c, out, nullptr, init ? &init : nullptr);
+  std::optional<Corpus> validation;
+  if (!validation_data.empty()) {
+    validation.emplace(Corpus::load(validation_data));
+    c.validation_data = validation->fingerprint;
+  }
+  Trainer trainer(corpus, c, out, nullptr, init ? &init : nullptr, validation ? &*validation : nullptr);
   std::cerr << "finetune: " << trainer.training_entries().size() << " training and "
             << trainer.validation_entries().size() << " validation conformations\n";
   Progress progress("steps", c.steps);
@@ -82,7 +89,7 @@ int finetune(const std::vector<std::string>& args) {
   progress.finish();
   std::cout << "wrote " << out << "/model.ept after " << trainer.step() << " steps" << (stopped ? " (stopped early)" : "");
   if (last) {
-    const auto zero = energy_errors(nullptr, corpus, trainer.validation_entries());
+    const auto zero = energy_errors(nullptr, trainer.validation_corpus(), trainer.validation_entries());
     std::cout << "; last validation: energy MAE " << last->energy_mae << " kJ/mol, force MAE " << last->force_mae
               << " kJ/mol/Å (labels alone: " << zero.energy_mae << ", " << zero.force_mae << ")";
   }
