@@ -25,7 +25,7 @@ def make_system(topology, model):
     system = app.ForceField("amber14-all.xml", "implicit/obc2.xml").createSystem(
         topology, nonbondedMethod=app.NoCutoff, constraints=app.HBonds)
     if model:
-        force = openmmept.EPTPotential(model).createForce(topology)
+        force = openmmept.EPTPotential(model, threads=1).createForce(topology)
         force.setForceGroup(1)
         system.addForce(force)
     return system
@@ -46,11 +46,12 @@ def main():
     args = parser.parse_args()
     topology, positions = capped_peptide(args.sequence)
     platform = openmm.Platform.getPlatformByName("CPU")
+    properties = {"Threads": "1"}
 
     system = make_system(topology, args.model)
     integrator = openmm.LangevinMiddleIntegrator(300 * unit.kelvin, 1 / unit.picosecond, 2 * unit.femtosecond)
     integrator.setRandomNumberSeed(5)
-    context = openmm.Context(system, integrator, platform)
+    context = openmm.Context(system, integrator, platform, properties)
     context.setPositions(positions)
     openmm.LocalEnergyMinimizer.minimize(context)
     reference = bond_lengths(topology, context.getState(getPositions=True).getPositions())
@@ -75,7 +76,7 @@ def main():
         system = make_system(topology, model)
         integrator = openmm.VerletIntegrator(args.nve_step * unit.femtosecond)
         integrator.setConstraintTolerance(1e-8)
-        context = openmm.Context(system, integrator, platform)
+        context = openmm.Context(system, integrator, platform, properties)
         context.setPositions(equilibrated.getPositions())
         context.setVelocities(equilibrated.getVelocities())
         context.applyConstraints(1e-8)

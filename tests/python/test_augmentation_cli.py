@@ -266,3 +266,48 @@ def test_validation_data_of_its_own_is_what_the_run_validates_on(md, labelled, t
     first = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])
     forces = np.concatenate([record.forces.ravel() for record in read_dataset(labelled).records])
     assert first["zero_predictor_force_mae"] == pytest.approx(np.abs(forces).mean(), rel=1e-9)
+
+
+def test_shipped_models_are_found_by_name():
+    import openmmept
+    assert openmmept.model_path("ept-small") == openmmept.default_model_path()
+    with pytest.raises(ValueError, match="ept-delta-amber14"):
+        openmmept.model_path("ept-huge")
+
+
+def test_the_shipped_correction_brings_amber14_forces_toward_gfn2_xtb(tmp_path):
+    """On alanine dipeptide conformations from fresh amber14 dynamics (not the training frames), amber14 + the shipped
+    Δ-model is closer to GFN2-xTB/ALPB(water) than amber14 alone."""
+    import openmmept
+    model = openmmept.model_path("ept-delta-amber14")
+    info = subprocess.run([ept_binary(), "info", "--model", model], check=True, capture_output=True, text=True).stdout
+    assert "delta:amber14-obc2" in info
+    topology, positions = alanine_dipeptide(seed=5)
+    system = app.ForceField("amber14-all.xml", "implicit/obc2.xml").createSystem(topology, constraints=app.HBonds)
+    correction = openmmept.EPTPotential(model).createForce(topology)
+    correction.setForceGroup(1)
+    system.addForce(correction)
+    integrator = openmm.LangevinMiddleIntegrator(300 * unit.kelvin, 1 / unit.picosecond, 2 * unit.femtoseconds)
+    integrator.setRandomNumberSeed(3)
+    context = openmm.Context(system, integrator, openmm.Platform.getPlatformByName("CPU"))
+    context.setPositions(positions)
+    openmm.LocalEnergyMinimizer.minimize(context)
+    symbols = [a.element.symbol for a in topology.atoms()]
+    better = 0
+    for frame in range(4):
+        integrator.step(500)
+        state = context.getState(getPositions=True)
+        x = state.getPositions(asNumpy=True).value_in_unit(unit.angstrom)
+        per_group = [context.getState(getForces=True, groups={g}).getForces(asNumpy=True)
+                     .value_in_unit(unit.kilojoule_per_mole / unit.angstrom) for g in (0, 1)]
+        with open(tmp_path / "frame.xyz", "w") as f:
+            f.write(f"{len(x)}\n\n" + "".join(f"{s} {p[0]:.8f} {p[1]:.8f} {p[2]:.8f}\n" for s, p in zip(symbols, x)))
+        subprocess.run([XTB, "frame.xyz", "--gfn", "2", "--grad", "--chrg", "0", "--alpb", "water"], cwd=tmp_path,
+                       check=True, capture_output=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+        numbers = [float(v) for line in (tmp_path / "frame.engrad").read_text().splitlines()
+                   if line.strip() and not line.startswith("#") for v in line.split()]
+        xtb = -np.reshape(numbers[2:2 + 3 * len(x)], (-1, 3)) * HARTREE / BOHR
+        alone = np.abs(per_group[0] - xtb).mean()
+        corrected = np.abs(per_group[0] + per_group[1] - xtb).mean()
+        better += corrected < 0.8 * alone
+    assert better == 4, "amber14 + Δ should be at least 20 % closer to GFN2-xTB forces on every frame"
