@@ -79,9 +79,10 @@ def main(argv=None) -> int:
           f"{args.threads} EPT thread(s))")
     total = np.array(mm_energy) + np.array(ept_energy)
     f_ept, f_total = np.array(ept_forces), np.array(mm_forces) + np.array(ept_forces)
-    print(f"correction: {np.std(ept_energy):.2f} kJ/mol of the {np.std(total):.2f} kJ/mol standard deviation of the "
-          f"potential energy over the reports; RMS force {np.sqrt((f_ept ** 2).mean()) / 10:.1f} of "
-          f"{np.sqrt((f_total ** 2).mean()) / 10:.1f} kJ/mol/Å ({np.sqrt((f_ept ** 2).sum() / (f_total ** 2).sum()):.0%})")
+    print(f"correction's share: energy fluctuations (standard deviation over the reports) {np.std(ept_energy):.2f} "
+          f"kJ/mol beside amber14's {np.std(mm_energy):.2f} (together {np.std(total):.2f}); RMS force "
+          f"{np.sqrt((f_ept ** 2).mean()) / 10:.1f} of {np.sqrt((f_total ** 2).mean()) / 10:.1f} kJ/mol/Å in all "
+          f"({np.sqrt((f_ept ** 2).sum() / (f_total ** 2).sum()):.0%})")
     frames = np.load(args.descriptors)
     print(f"descriptors: {args.descriptors}: {frames.shape[0]} frames × {frames.shape[1]} blocks × "
           f"{frames.shape[2]} columns (labels in {Path(args.descriptors).name}.json)")
