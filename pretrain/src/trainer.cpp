@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "ept/base64.h"
@@ -104,18 +105,21 @@ Trainer::Trainer(const Corpus& corpus, const TrainConfig& config, std::string ou
       throw InputError(command_ + ": the validation data and the training data label different quantities");
     for (size_t k = 0; k < corpus.entries.size(); ++k) train_.push_back(k);
     for (size_t k = 0; k < validation->entries.size(); ++k) validation_.push_back(k);
+  } else if (config.task == Task::Energy && config.validation_fraction > 0 && corpus.records.size() > 1) {
+    // Whole trajectories: the round(f·n) records with the lowest hashes, at least one and never all of them
+    // (a hash threshold alone can hold out none or every one of a few trajectories).
+    std::vector<const MoleculeRecord*> ranked;
+    for (const auto& r : corpus.records) ranked.push_back(&r);
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [&](const MoleculeRecord* a, const MoleculeRecord* b) { return share(a) < share(b); });
+    const size_t held = std::clamp<size_t>(static_cast<size_t>(std::lround(config.validation_fraction * ranked.size())),
+                                           1, ranked.size() - 1);
+    const std::set<const MoleculeRecord*> held_out(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(held));
+    for (size_t k = 0; k < corpus.entries.size(); ++k)
+      (held_out.count(corpus.entries[k].record) ? validation_ : train_).push_back(k);
   } else {
     for (size_t k = 0; k < corpus.entries.size(); ++k)
       (share(corpus.entries[k].record) < config.validation_fraction ? validation_ : train_).push_back(k);
-  }
-  if (!validation && config.task == Task::Energy && validation_.empty() && config.validation_fraction > 0 && corpus.records.size() > 1) {
-    // Few trajectories: hold out the one with the lowest hash rather than none.
-    const MoleculeRecord* held = &corpus.records[0];
-    for (const auto& r : corpus.records)
-      if (share(&r) < share(held)) held = &r;
-    train_.clear();
-    for (size_t k = 0; k < corpus.entries.size(); ++k)
-      (corpus.entries[k].record == held ? validation_ : train_).push_back(k);
   }
   if (train_.empty()) throw InputError(command_ + ": the corpus has no training molecules");
   // The batch of every step: epochs of shuffled entries packed up to the atom budget.
