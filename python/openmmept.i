@@ -9,15 +9,31 @@
 %include "std_vector.i"
 %include "std_pair.i"
 %include "std_map.i"
+%include "stdint.i"
 
 %{
 #include "EPTForce.h"
+#include "ept/conformation_graph.h"
+#include "ept/error.h"
 #include "OpenMM.h"
 #include "OpenMMAmoeba.h"
 #include "OpenMMDrude.h"
 #include "openmm/RPMDIntegrator.h"
 #include "openmm/RPMDMonteCarloBarostat.h"
 #include "openmm/OpenMMException.h"
+
+namespace ept::graph_binding {  // conversions for the graph functions below; not wrapped
+inline std::vector<int64_t> wide(const std::vector<int>& v) { return std::vector<int64_t>(v.begin(), v.end()); }
+inline std::vector<std::vector<Vec3>> frames_of(const std::vector<double>& xyz, int num_frames, int num_atoms) {
+  if (static_cast<int64_t>(xyz.size()) != static_cast<int64_t>(num_frames) * num_atoms * 3)
+    throw InputError("frames: expected " + std::to_string(num_frames) + " × " + std::to_string(num_atoms) + " × 3 coordinates");
+  std::vector<std::vector<Vec3>> frames(num_frames, std::vector<Vec3>(num_atoms));
+  for (int f = 0; f < num_frames; ++f)
+    for (int i = 0; i < num_atoms; ++i)
+      for (int d = 0; d < 3; ++d) frames[f][i][d] = xyz[(static_cast<size_t>(f) * num_atoms + i) * 3 + d];
+  return frames;
+}
+}  // namespace ept::graph_binding
 %}
 
 %template(IntVector) std::vector<int>;
@@ -68,6 +84,58 @@ import os as _os
 
 %include "ept/modes.h"
 %include "EPTForce.h"
+
+// Graphs over conformations (SIPT), the library's own builders; openmmept.graphs wraps them for NumPy.
+// SWIG sees only what Python needs of the class (the header's member initialisers are beyond its parser).
+namespace ept {
+class ConformationGraph {
+ public:
+  int64_t num_nodes() const;
+  int64_t num_edges() const;
+  int64_t degree(int64_t node) const;
+  bool has_edge(int64_t i, int64_t j) const;
+  int64_t num_components() const;
+  const std::string& description() const;
+};
+void write_edge_list(const ConformationGraph& graph, const std::string& path);
+}  // namespace ept
+%extend ept::ConformationGraph {
+  /// Every undirected edge once (i < j, sorted), flat: [i0, j0, i1, j1, ...].
+  std::vector<int> flat_edges() const {
+    std::vector<int> out;
+    for (const auto& [i, j] : $self->edges()) out.insert(out.end(), {static_cast<int>(i), static_cast<int>(j)});
+    return out;
+  }
+  std::vector<int> components() const { return std::vector<int>($self->component().begin(), $self->component().end()); }
+}
+%inline %{
+namespace ept {
+inline ConformationGraph graph_from_edges(int num_nodes, const std::vector<int>& flat_edges, const std::string& description) {
+  std::vector<std::pair<int64_t, int64_t>> edges;
+  for (size_t k = 0; k + 1 < flat_edges.size(); k += 2) edges.emplace_back(flat_edges[k], flat_edges[k + 1]);
+  return ConformationGraph(num_nodes, edges, description);
+}
+inline ConformationGraph graph_time_lag(const std::vector<int>& frames_per_trajectory, int tau) {
+  return time_lag_graph(graph_binding::wide(frames_per_trajectory), tau);
+}
+/// Coordinates in Å, flat (frames × atoms × 3).
+inline ConformationGraph graph_rmsd(const std::vector<double>& xyz, int num_frames, int num_atoms, double radius,
+                                    const std::vector<int>& atoms, int threads) {
+  return rmsd_graph(graph_binding::frames_of(xyz, num_frames, num_atoms), radius, graph_binding::wide(atoms), threads);
+}
+inline double graph_superposed_rmsd(const std::vector<double>& a, const std::vector<double>& b, int num_atoms,
+                                    const std::vector<int>& atoms) {
+  return superposed_rmsd(graph_binding::frames_of(a, 1, num_atoms)[0], graph_binding::frames_of(b, 1, num_atoms)[0],
+                         graph_binding::wide(atoms));
+}
+inline ConformationGraph graph_labels(const std::vector<int>& labels) { return label_graph(graph_binding::wide(labels)); }
+inline ConformationGraph graph_read_edge_list(const std::string& path, int num_nodes) { return read_edge_list(path, num_nodes); }
+inline std::vector<int> graph_read_labels(const std::string& path, int num_nodes) {
+  const auto labels = read_labels(path, num_nodes);
+  return std::vector<int>(labels.begin(), labels.end());
+}
+}  // namespace ept
+%}
 
 %extend EPTPlugin::EPTForce {
   /// The EPTForce behind a Force returned by System.getForce(), or an exception if it is another force.

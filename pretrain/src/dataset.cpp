@@ -167,7 +167,14 @@ Corpus Corpus::load(const std::vector<std::string>& directories) {
       }
     }
   }
-  corpus.fingerprint = crc32_hex(crc32_of(identity));
+  return from_records(std::move(corpus.records), crc32_hex(crc32_of(identity)), corpus.labels);
+}
+
+Corpus Corpus::from_records(std::vector<MoleculeRecord> records, std::string fingerprint, std::string labels) {
+  Corpus corpus;
+  corpus.records = std::move(records);
+  corpus.fingerprint = std::move(fingerprint);
+  corpus.labels = std::move(labels);
   corpus.complexes.reserve(corpus.records.size());
   for (const auto& r : corpus.records) corpus.complexes.push_back(build_complex(r.table));
   for (size_t k = 0; k < corpus.records.size(); ++k)

@@ -16,6 +16,7 @@
 #include "ept/batch.h"
 #include "ept/evaluator.h"
 #include "ept/checkpoint.h"
+#include "ept/descriptors.h"
 #include "ept/geometry.h"
 #include "ept/error.h"
 #include "ept/graph.h"
@@ -67,6 +68,7 @@ void TrainConfig::validate() const {
     throw bad("--sigma-translation", "a finite length > 0 Å", noise.sigma_translation);
   if (!(std::isfinite(noise.sigma_rotation) && noise.sigma_rotation > 0))
     throw bad("--sigma-rotation", "a finite number > 0", noise.sigma_rotation);
+  if (task == Task::Sipt) sipt.validate();
 }
 
 std::string TrainConfig::schedule_json() const {
@@ -78,21 +80,43 @@ std::string TrainConfig::schedule_json() const {
                                   {"energy_weight", energy_weights.energy}, {"force_weight", energy_weights.force},
                                   {"patience", patience}, {"init", initial_model}, {"validation_data", validation_data}}
         .dump();
-  return nlohmann::ordered_json{{"steps", steps}, {"lr", learning_rate}, {"warmup", warmup},
-                                {"weight_decay", weight_decay}, {"clip", clip_norm},
-                                {"atoms_per_batch", atoms_per_batch}, {"validation_fraction", validation_fraction},
-                                {"seed", seed}, {"dtype", dtype == torch::kFloat64 ? "float64" : "float32"},
-                                {"objective", static_cast<int>(noise.objective)},
-                                {"sigma_translation", noise.sigma_translation},
-                                {"sigma_rotation", noise.sigma_rotation}}
-      .dump();
+  nlohmann::ordered_json j{{"steps", steps}, {"lr", learning_rate}, {"warmup", warmup},
+                           {"weight_decay", weight_decay}, {"clip", clip_norm},
+                           {"atoms_per_batch", atoms_per_batch}, {"validation_fraction", validation_fraction},
+                           {"seed", seed}, {"dtype", dtype == torch::kFloat64 ? "float64" : "float32"},
+                           {"objective", static_cast<int>(noise.objective)},
+                           {"sigma_translation", noise.sigma_translation},
+                           {"sigma_rotation", noise.sigma_rotation}};
+  if (task == Task::Sipt) {
+    j["task"] = "sipt";
+    j["sipt"] = nlohmann::json::parse(sipt.to_json());
+    j["init"] = initial_model;
+    j.erase("atoms_per_batch");
+  }
+  return j.dump();
 }
 
 Trainer::Trainer(const Corpus& corpus, const TrainConfig& config, std::string out, DataParallel* parallel,
-                 EPTModel* init, const Corpus* validation)
+                 EPTModel* init, const Corpus* validation, const ConformationGraph* graph)
     : corpus_(corpus), held_(validation ? validation : &corpus), config_(config), out_(std::move(out)), parallel_(parallel), noise_(config.noise),
-      command_(config.task == Task::Energy ? "finetune" : "pretrain") {
+      command_(config.task == Task::Denoising ? "pretrain" : "finetune"), graph_(graph) {
   config.validate();
+  if (config.task == Task::Sipt) {
+    if (!graph) throw InputError("finetune --objective sipt needs a graph over the conformations (--graph)");
+    if (graph->num_nodes() != static_cast<int64_t>(corpus.entries.size()))
+      throw InputError("the graph has " + std::to_string(graph->num_nodes()) + " nodes but there are " +
+                       std::to_string(corpus.entries.size()) + " conformations: one node per conformation, in order");
+    if (validation)
+      throw InputError("finetune --objective sipt: validation data of its own is not supported (the graph's nodes "
+                       "are the training data's conformations); use --validation-fraction");
+    if (config.sipt.level == DescriptorLevel::Block)
+      for (const auto& c : corpus.complexes)
+        if (c.num_blocks() != corpus.complexes.front().num_blocks())
+          throw InputError("--level block needs conformations of one topology (block rows are concatenated); "
+                           "use --level molecule for several molecules");
+    config_.sipt.graph = graph->description() + " (" + std::to_string(graph->num_nodes()) + " nodes, " +
+                         std::to_string(graph->num_edges()) + " edges)";
+  }
   if (config.task == Task::Energy && corpus.labels.empty())
     throw InputError("finetune --objective energy: the data set has no energy and force labels; make one from "
                      "trajectories with `ept label`");
@@ -105,7 +129,7 @@ Trainer::Trainer(const Corpus& corpus, const TrainConfig& config, std::string ou
       throw InputError(command_ + ": the validation data and the training data label different quantities");
     for (size_t k = 0; k < corpus.entries.size(); ++k) train_.push_back(k);
     for (size_t k = 0; k < validation->entries.size(); ++k) validation_.push_back(k);
-  } else if (config.task == Task::Energy && config.validation_fraction > 0 && corpus.records.size() > 1) {
+  } else if (config.task != Task::Denoising && config.validation_fraction > 0 && corpus.records.size() > 1) {
     // Whole trajectories: the round(f·n) records with the lowest hashes, at least one and never all of them
     // (a hash threshold alone can hold out none or every one of a few trajectories).
     std::vector<const MoleculeRecord*> ranked;
@@ -122,11 +146,30 @@ Trainer::Trainer(const Corpus& corpus, const TrainConfig& config, std::string ou
       (share(corpus.entries[k].record) < config.validation_fraction ? validation_ : train_).push_back(k);
   }
   if (train_.empty()) throw InputError(command_ + ": the corpus has no training molecules");
+  if (config.task == Task::Sipt) {
+    // The batch of every step: anchors with a neighbour and a non-neighbour among the training conformations;
+    // validation: fixed batches of the held-out ones (at most 8).
+    auto nodes = [](const std::vector<size_t>& entries) { return std::vector<int64_t>(entries.begin(), entries.end()); };
+    auto as_entries = [](const std::vector<int64_t>& batch) { return std::vector<size_t>(batch.begin(), batch.end()); };
+    sampler_ = std::make_unique<SiptSampler>(*graph, nodes(train_), config.sipt.negatives_same_component);
+    for (int64_t s = 0; s < config.steps; ++s) {
+      std::mt19937_64 rng(mix(config.seed, static_cast<uint64_t>(s)));
+      schedule_.push_back(as_entries(sampler_->sample(config.sipt.anchors, rng)));
+    }
+    if (!validation_.empty()) {
+      validation_sampler_ = std::make_unique<SiptSampler>(*graph, nodes(validation_), config.sipt.negatives_same_component);
+      const auto count = std::clamp<int64_t>(static_cast<int64_t>(validation_.size()) / (3 * config.sipt.anchors), 1, 8);
+      for (int64_t b = 0; b < count; ++b) {
+        std::mt19937_64 rng(mix(config.seed, 0xFFFFFFFFull + static_cast<uint64_t>(b)));
+        validation_batches_.push_back(as_entries(validation_sampler_->sample(config.sipt.anchors, rng)));
+      }
+    }
+  }
   // The batch of every step: epochs of shuffled entries packed up to the atom budget.
   std::vector<size_t> order;
   size_t position = 0;
   int64_t epoch = -1;
-  for (int64_t s = 0; s < config.steps; ++s) {
+  for (int64_t s = 0; s < config.steps && config.task != Task::Sipt; ++s) {
     std::vector<size_t> batch;
     int64_t atoms = 0;
     while (true) {
@@ -214,21 +257,50 @@ torch::Tensor Trainer::loss_on(const Corpus& from, EPTModel& model, const std::v
     rotation.insert(rotation.end(), p.rotation_target.begin(), p.rotation_target.end());
     rotatable.insert(rotatable.end(), p.rotatable.begin(), p.rotatable.end());
   }
-  const auto f = zero_predictor ? torch::zeros_like(x) : model->forward(batch, x).force;
+  // The zero predictor needs no forward pass, unless SIPT's structure loss reads the embeddings.
+  const ModelOutput out = zero_predictor && config_.task != Task::Sipt ? ModelOutput{} : model->forward(batch, x);
+  const auto f = zero_predictor ? torch::zeros_like(x) : out.force;
   const DenoisingTargets targets{vec3_tensor(atom_target, config_.dtype), vec3_tensor(translation, config_.dtype),
                                  vec3_tensor(rotation, config_.dtype), torch::tensor(rotatable).to(torch::kBool)};
-  return denoising_loss(config_.noise.objective, f, x, batch.atom_block.slice(0, 0, batch.num_real),
-                        batch.num_real_blocks, targets);
+  const auto denoising = denoising_loss(config_.noise.objective, f, x, batch.atom_block.slice(0, 0, batch.num_real),
+                                        batch.num_real_blocks, targets);
+  if (config_.task != Task::Sipt) return denoising;
+  // SIPT: the structure loss on the embeddings of the same (noisy) conformations, from the same forward pass.
+  const auto [positive, negative] = pair_masks(*graph_, std::vector<int64_t>(entries.begin(), entries.end()),
+                                               config_.sipt.negatives_same_component);
+  const auto structure = structure_loss(config_.sipt, conformation_embeddings(out, batch), positive, negative);
+  last_denoising_ = denoising.item<double>();
+  last_structure_ = structure.item<double>();
+  const double lambda = config_.sipt.lambda;
+  return (1 - lambda) * denoising + lambda * structure;
+}
+
+torch::Tensor Trainer::conformation_embeddings(const ModelOutput& out, const Batch& batch) const {
+  // Molecule: one row per complex; Block: each complex's block rows (one topology, so as many each), concatenated.
+  return descriptors(out, batch, config_.sipt.level, config_.model.vector_eps).reshape({batch.num_complexes, -1});
 }
 
 std::optional<double> Trainer::validation_loss(EPTModel& model, bool zero_predictor) {
   if (validation_.empty()) return std::nullopt;
   std::optional<torch::NoGradGuard> no_grad;  // the energy task's forces are gradients: it keeps autograd on
-  if (config_.task == Task::Denoising) no_grad.emplace();
+  if (config_.task != Task::Energy) no_grad.emplace();
   const bool was_training = model->is_training();
   model->eval();  // energy task: forces without the graph a second backward pass would need
   double total = 0;
   int64_t count = 0;
+  if (config_.task == Task::Sipt) {  // fixed triplet batches of held-out conformations; the parts averaged too
+    double denoising = 0, structure = 0;
+    for (const auto& batch : validation_batches_) {
+      total += loss_on(corpus_, model, batch, mix(config_.seed, 0xFFFFFFFFull), zero_predictor).item<double>();
+      denoising += last_denoising_;
+      structure += last_structure_;
+    }
+    const double n = static_cast<double>(validation_batches_.size());
+    last_denoising_ = denoising / n;
+    last_structure_ = structure / n;
+    model->train(was_training);
+    return total / n;
+  }
   for (size_t start = 0; start < validation_.size(); start += 16) {
     const std::vector<size_t> chunk(validation_.begin() + start,
                                     validation_.begin() + std::min(validation_.size(), start + 16));
@@ -253,6 +325,11 @@ void Trainer::save(const std::string& path, bool with_optimizer) {
                                  {"learning_rate", config_.learning_rate}, {"atoms_per_batch", config_.atoms_per_batch},
                                  {"schedule", nlohmann::json::parse(config_.schedule_json())},
                                  {"corpus", corpus_.fingerprint}};
+  if (config_.task == Task::Sipt) {
+    meta["label"] = "finetuned by structure-inducing denoising (SIPT)";
+    meta["init"] = config_.initial_model;
+    meta["sipt"] = nlohmann::json::parse(config_.sipt.to_json());
+  }
   if (energy) {
     meta["init"] = config_.initial_model;
     meta["labels"] = nlohmann::json::parse(corpus_.labels);
@@ -350,6 +427,10 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
     nlohmann::ordered_json line = {{"step", 0}};
     if (const auto v = validation_loss(model_)) {
       line["validation_loss"] = *v;
+      if (config_.task == Task::Sipt) {
+        line["validation_denoising_loss"] = last_denoising_;
+        line["validation_structure_loss"] = last_structure_;
+      }
       line["zero_predictor_validation_loss"] = *validation_loss(model_, true);
       if (config_.task == Task::Energy) {
         const auto start = energy_errors(&model_, *held_, validation_), zero = energy_errors(nullptr, *held_, validation_);
@@ -376,12 +457,19 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
     // This process's share of the batch (all of it on one process).
     std::vector<size_t> mine;
     for (size_t k = 0; k < entries.size(); ++k)
-      if (!parallel_ || static_cast<int>(k % parallel_->world_size()) == parallel_->rank()) mine.push_back(entries[k]);
+      if (!parallel_ || static_cast<int>((config_.task == Task::Sipt ? k / 3 : k) % parallel_->world_size()) ==
+                            parallel_->rank())  // SIPT: whole triplets, so that each process has its pairs
+        mine.push_back(entries[k]);
     double loss_value = 0;
+    StepReport r;
     if (!mine.empty()) {
       const auto loss = loss_on(model_, mine, mix(config_.seed, static_cast<uint64_t>(step_) + 1), false);
       loss.backward();
       loss_value = loss.item<double>();
+      if (config_.task == Task::Sipt) {
+        r.denoising_loss = last_denoising_;
+        r.structure_loss = last_structure_;
+      }
     }
     if (parallel_) {
       parallel_->average_gradients(model_->parameters());
@@ -395,7 +483,6 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
                   "the corpus; the last checkpoint in '" + out_ + "' is intact (--resume continues from it)");
     optimizer_->step();
     ++step_;
-    StepReport r;
     r.step = step_;
     r.loss = loss_value;
     r.learning_rate = lr;
@@ -403,6 +490,10 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
     for (size_t k : entries) r.atoms += corpus_.entries[k].complex->num_atoms();
     if (writer && (step_ % config_.validate_every == 0 || step_ == config_.steps)) {
       r.validation_loss = validation_loss(model_);
+      if (config_.task == Task::Sipt && r.validation_loss) {
+        r.validation_denoising_loss = last_denoising_;
+        r.validation_structure_loss = last_structure_;
+      }
       if (config_.task == Task::Energy && r.validation_loss) {
         r.validation_errors = energy_errors(&model_, *held_, validation_);
         model_->train();
@@ -423,7 +514,11 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
     }
     nlohmann::ordered_json line = {{"step", r.step}, {"loss", r.loss}, {"lr", r.learning_rate},
                                    {"grad_norm", r.gradient_norm}, {"atoms", r.atoms}};
+    if (r.denoising_loss) line["denoising_loss"] = *r.denoising_loss;
+    if (r.structure_loss) line["structure_loss"] = *r.structure_loss;
     if (r.validation_loss) line["validation_loss"] = *r.validation_loss;
+    if (r.validation_denoising_loss) line["validation_denoising_loss"] = *r.validation_denoising_loss;
+    if (r.validation_structure_loss) line["validation_structure_loss"] = *r.validation_structure_loss;
     if (r.validation_errors) {
       line["validation_energy_mae"] = r.validation_errors->energy_mae;
       line["validation_force_mae"] = r.validation_errors->force_mae;
@@ -436,7 +531,7 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
   }
   if (!writer) return;
   // With a validation set the energy task has kept its best weights in model.ept already.
-  if (config_.task == Task::Denoising || validation_.empty()) save(final_model, false);
+  if (config_.task != Task::Energy || validation_.empty()) save(final_model, false);
 }
 
 }  // namespace ept

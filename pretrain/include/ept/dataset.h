@@ -68,6 +68,8 @@ struct Corpus {
   static Corpus load(const std::string& directory);
   /// Several corpora as one (labelled data sets of different molecules, say); their labels must mean the same.
   static Corpus load(const std::vector<std::string>& directories);
+  /// Records held in memory (frames read from trajectories, say); `fingerprint` identifies the data.
+  static Corpus from_records(std::vector<MoleculeRecord> records, std::string fingerprint, std::string labels = "");
 };
 
 }  // namespace ept

@@ -1,6 +1,7 @@
 #pragma once
-// Training on one or more processes: block-level denoising pretraining (`ept pretrain`) or finetuning on energies
-// and forces (`ept finetune --objective energy`). AdamW, linear warm-up then cosine decay, gradient clipping,
+// Training on one or more processes: block-level denoising pretraining (`ept pretrain`), finetuning on energies
+// and forces (`ept finetune --objective energy`), or structure-inducing finetuning over a graph of conformations
+// (`ept finetune --objective sipt`). AdamW, linear warm-up then cosine decay, gradient clipping,
 // batches packed to an atom budget, a held-out validation set, JSON-lines metrics and atomic checkpoints.
 //
 // Every random choice is a function of (seed, epoch) for the data order and (seed, step) for the noise, so a
@@ -20,11 +21,13 @@
 #include "ept/finetune.h"
 #include "ept/model.h"
 #include "ept/noise.h"
+#include "ept/sipt.h"
 
 namespace ept {
 
-/// What a run trains: the direct force head by denoising, or the energy head on labelled energies and forces.
-enum class Task { Denoising, Energy };
+/// What a run trains: the direct force head by denoising, the energy head on labelled energies and forces, or
+/// denoising together with a structure loss on the pooled embeddings (SIPT: (1 − λ)·L_denoise + λ·L_SI).
+enum class Task { Denoising, Energy, Sipt };
 
 struct TrainConfig {
   Task task = Task::Denoising;
@@ -45,6 +48,8 @@ struct TrainConfig {
   /// never); model.ept is then the weights of the best validation.
   EnergyLossWeights energy_weights;
   int64_t patience = 0;
+  /// SIPT: λ, the structure loss and the sampler's settings (batches are sipt.anchors triplets, not an atom budget).
+  SiptConfig sipt;
   /// Where the starting weights come from (a checkpoint's path and checksum, or "scratch"), for the metadata.
   std::string initial_model = "scratch";
   /// Fingerprint of a validation corpus of its own (empty: held out from the training data).
@@ -63,6 +68,8 @@ struct StepReport {
   double loss = 0, learning_rate = 0, gradient_norm = 0;
   std::optional<double> validation_loss;  // at validation steps, when there is a validation set
   std::optional<EnergyErrors> validation_errors;  // the energy task's errors at those steps
+  std::optional<double> denoising_loss, structure_loss;  // SIPT: the two parts of the loss (and of validation)
+  std::optional<double> validation_denoising_loss, validation_structure_loss;
   bool stopped_early = false;
   int64_t atoms = 0;
 };
@@ -75,8 +82,9 @@ class Trainer {
   /// `init`: start from these weights (and energy offsets) instead of a random initialisation of config.model,
   /// whose configuration it must have. `validation`: a corpus of its own to validate on (molecules the run never
   /// trains on, say); every entry of `corpus` is then trained on and config.validation_fraction is not used.
+  /// `graph` (SIPT): a graph whose nodes are the corpus entries, in order; validation holds out whole trajectories.
   Trainer(const Corpus& corpus, const TrainConfig& config, std::string out, DataParallel* parallel = nullptr,
-          EPTModel* init = nullptr, const Corpus* validation = nullptr);
+          EPTModel* init = nullptr, const Corpus* validation = nullptr, const ConformationGraph* graph = nullptr);
   /// Trains to config.steps (or stops after `stop_after` steps, as an interruption would); with `resume`,
   /// continues from out/checkpoint.ept, which must exist and come from the same corpus and schedule. Without it
   /// a folder that already holds a run is refused unless config.overwrite. A non-finite loss or gradient stops
@@ -102,6 +110,8 @@ class Trainer {
   torch::Tensor loss_on(const Corpus& from, EPTModel& model, const std::vector<size_t>& entries, uint64_t noise_seed,
                         bool zero_predictor);
   void save(const std::string& path, bool with_optimizer);
+  /// The pooled embedding of each conformation of a batch [complexes, D] (SIPT).
+  torch::Tensor conformation_embeddings(const ModelOutput& out, const Batch& batch) const;
 
   const Corpus& corpus_;
   const Corpus* held_;  // what validation_ indexes: corpus_, or a validation corpus of its own
@@ -115,6 +125,10 @@ class Trainer {
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   int64_t step_ = 0;
   std::string command_;  // "pretrain" or "finetune", for messages
+  const ConformationGraph* graph_;
+  std::unique_ptr<SiptSampler> sampler_, validation_sampler_;
+  std::vector<std::vector<size_t>> validation_batches_;  // SIPT: fixed triplet batches of held-out nodes
+  double last_denoising_ = 0, last_structure_ = 0;       // SIPT: parts of the last loss_on
   double best_validation_ = INFINITY;
   int64_t validations_without_improvement_ = 0;
 };

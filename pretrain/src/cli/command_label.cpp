@@ -17,8 +17,8 @@
 #include "ept/dataset.h"
 #include "ept/dcd.h"
 #include "ept/error.h"
-#include "ept/npy.h"
 #include "ept/structure_io.h"
+#include "ept/trajectory.h"
 #include "ept/xtb.h"
 #include "options.h"
 #include "progress.h"
@@ -28,12 +28,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-struct Frame {
-  size_t trajectory;
-  int64_t index;  // frame number in its trajectory
-  DcdFrame data;
-};
 
 // The force field's energy (kJ/mol) and forces (kJ/mol/Å) of every frame, on OpenMM's Reference platform.
 class ForceFieldLabels {
@@ -136,35 +130,12 @@ int label(const std::vector<std::string>& args) {
     return 0;
   if (vm.count("charge")) charge = charge_value;
   if (workers < 1) throw InputError("--workers must be at least 1");
-  if (stride < 1) throw InputError("--stride must be at least 1");
   if (!force_field.empty() && system_path.empty()) throw InputError("--force-field names the --system; give --system");
   if (force_field.empty() && !system_path.empty()) force_field = fs::path(system_path).stem().string();
 
   const Structure topology = read_pdb(topology_path);
   const size_t n = topology.table.size();
-  std::vector<Frame> frames;
-  for (size_t t = 0; t < trajectories.size(); ++t) {
-    if (fs::path(trajectories[t]).extension() == ".npy") {
-      const NpyArray a = load_npy(trajectories[t]);
-      if (a.shape.size() != 3 || a.shape[2] != 3 || static_cast<size_t>(a.shape[1]) != n)
-        throw InputError("the frames '" + trajectories[t] + "' must be an array of shape (frames, " + std::to_string(n) +
-                         ", 3) in Å for the topology '" + topology_path + "'; its shape has " +
-                         (a.shape.size() == 3 ? std::to_string(a.shape[1]) + " atoms" : std::to_string(a.shape.size()) + " dimensions"));
-      for (int64_t k = 0; k < a.shape[0]; k += stride) {
-        DcdFrame f;
-        for (size_t i = 0; i < n; ++i) f.positions.push_back({a.data[3 * (k * n + i)], a.data[3 * (k * n + i) + 1], a.data[3 * (k * n + i) + 2]});
-        frames.push_back({t, k, f});
-      }
-      continue;
-    }
-    DcdReader reader(trajectories[t]);
-    if (static_cast<size_t>(reader.num_atoms()) != n)
-      throw InputError("the trajectory '" + trajectories[t] + "' has " + std::to_string(reader.num_atoms()) +
-                       " atoms but the topology '" + topology_path + "' has " + std::to_string(n));
-    DcdFrame f;
-    for (int64_t k = 0; reader.read(f); ++k)
-      if (k % stride == 0) frames.push_back({t, k, f});
-  }
+  const std::vector<TrajectoryFrame> frames = read_trajectory_frames(trajectories, n, topology_path, stride);
   if (frames.empty()) throw InputError("the trajectories hold no complete frame to label");
   std::unique_ptr<ForceFieldLabels> mm;
   if (!system_path.empty()) mm = std::make_unique<ForceFieldLabels>(system_path, n);
@@ -215,7 +186,7 @@ int label(const std::vector<std::string>& args) {
   const std::string scratch = (fs::path(out) / "scratch").string();
   auto work = [&] {
     for (size_t k; (k = next++) < todo.size();) {
-      const Frame& f = frames[todo[k]];
+      const TrajectoryFrame& f = frames[todo[k]];
       json line = {{"t", f.trajectory}, {"f", f.index}};
       try {
         const XtbResult r = xtb_single_point(topology.table.atomic_numbers, f.data.positions, xtb, scratch);

@@ -1,0 +1,22 @@
+#pragma once
+// The frames of MD trajectories of one topology, whatever their file: DCD (OpenMM's DCDReporter; Å, unit cells)
+// or .npy arrays of shape (frames, atoms, 3) in Å (float32 or float64).
+#include <string>
+#include <vector>
+
+#include "ept/dcd.h"
+
+namespace ept {
+
+struct TrajectoryFrame {
+  size_t trajectory;  // which of the files
+  int64_t index;      // frame number in its file
+  DcdFrame data;
+};
+
+/// Every `stride`-th frame (0, stride, 2·stride, ...) of each file, file by file. InputError naming the file and
+/// `topology` when its atom count is not `num_atoms`; a DCD cut short gives its complete frames.
+std::vector<TrajectoryFrame> read_trajectory_frames(const std::vector<std::string>& paths, size_t num_atoms,
+                                                    const std::string& topology, int64_t stride = 1);
+
+}  // namespace ept
