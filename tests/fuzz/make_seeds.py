@@ -20,7 +20,7 @@ EPT = str(Path(sys.executable).parent / "ept")
 
 def main() -> None:
     shutil.rmtree(SEEDS, ignore_errors=True)
-    for name in ("checkpoint", "shard", "dcd", "structure", "xml_model", "npy"):
+    for name in ("checkpoint", "shard", "dcd", "structure", "xml_model", "npy", "graph"):
         (SEEDS / name).mkdir(parents=True)
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
@@ -57,6 +57,10 @@ def main() -> None:
             with open(path, "wb") as f:
                 np.lib.format.write_array(f, np.arange(18, dtype=dtype).reshape(2, 3, 3), version=version)
             (SEEDS / "npy" / path.name).write_bytes(path.read_bytes())
+        # SIPT's graph files: an edge list as `ept finetune` writes it (selector: 6 nodes) and state labels
+        # (selector bit 7: labels; 5 nodes).
+        (SEEDS / "graph" / "time-lag.edges").write_bytes(bytes([6]) + b"# time lag: 6 nodes, 3 edges\n0 1\n1 2\n3 4 # c\n")
+        (SEEDS / "graph" / "states.labels").write_bytes(bytes([0x80 | 5]) + b"0\n1\n# unlabelled:\n-1\n\n2\n0\n")
         # A PDB (selector byte 0) and an SDF (selector byte 1).
         (SEEDS / "structure" / "peptide.pdb").write_bytes(b"\x00" + (ROOT / "tests" / "fixtures" / "peptide_AGS.pdb").read_bytes())
         mol = Chem.AddHs(Chem.MolFromSmiles("CC(=O)NC"))

@@ -39,3 +39,28 @@ def peptide():
 @pytest.fixture(params=["Reference", "CPU"])
 def platform(request):
     return openmm.Platform.getPlatformByName(request.param)
+
+
+def simulate_alanine_dipeptide(folder, runs: int, frames: int, interval: int = 20, temperature: float = 300,
+                               seed: int = 0):
+    """ACE-ALA-NME in amber14 + OBC2 on the Reference platform, written into ``folder``: ala.pdb (minimised),
+    system.xml and ``runs`` trajectories run{k}.dcd of ``frames`` frames, one every ``interval`` steps of 2 fs
+    (``seed`` 0: a random one)."""
+    import openmm.unit as unit
+    from openmmept.testsystems import alanine_dipeptide
+
+    topology, positions = alanine_dipeptide()
+    system = app.ForceField("amber14-all.xml", "implicit/obc2.xml").createSystem(topology, constraints=app.HBonds)
+    (folder / "system.xml").write_text(openmm.XmlSerializer.serialize(system))
+    integrator = openmm.LangevinMiddleIntegrator(temperature * unit.kelvin, 1 / unit.picosecond, 2 * unit.femtoseconds)
+    integrator.setRandomNumberSeed(seed)
+    simulation = app.Simulation(topology, system, integrator, openmm.Platform.getPlatformByName("Reference"))
+    simulation.context.setPositions(positions)
+    simulation.minimizeEnergy()
+    with open(folder / "ala.pdb", "w") as f:
+        app.PDBFile.writeFile(topology, simulation.context.getState(getPositions=True).getPositions(), f)
+    for run in range(runs):
+        simulation.reporters = [app.DCDReporter(str(folder / f"run{run}.dcd"), interval)]
+        simulation.step(interval * frames)
+        simulation.reporters = []
+    return folder

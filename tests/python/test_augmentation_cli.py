@@ -17,7 +17,7 @@ import openmm.app as app
 import openmm.unit as unit
 import pytest
 
-from conftest import ept_binary
+from conftest import ept_binary, simulate_alanine_dipeptide
 from openmmept.datasets import read_dataset
 from openmmept.testsystems import alanine_dipeptide
 
@@ -30,21 +30,7 @@ pytestmark = pytest.mark.skipif(XTB is None, reason="needs Debian's xtb (./run i
 @pytest.fixture(scope="module")
 def md(tmp_path_factory):
     """Topology, System (XML) and two short amber14 + OBC2 trajectories of ACE-ALA-NME (12 frames each)."""
-    folder = tmp_path_factory.mktemp("md")
-    topology, positions = alanine_dipeptide()
-    system = app.ForceField("amber14-all.xml", "implicit/obc2.xml").createSystem(topology, constraints=app.HBonds)
-    (folder / "system.xml").write_text(openmm.XmlSerializer.serialize(system))
-    integrator = openmm.LangevinMiddleIntegrator(300 * unit.kelvin, 1 / unit.picosecond, 2 * unit.femtoseconds)
-    simulation = app.Simulation(topology, system, integrator, openmm.Platform.getPlatformByName("Reference"))
-    simulation.context.setPositions(positions)
-    simulation.minimizeEnergy()
-    with open(folder / "ala.pdb", "w") as f:
-        app.PDBFile.writeFile(topology, simulation.context.getState(getPositions=True).getPositions(), f)
-    for run in range(2):
-        simulation.reporters = [app.DCDReporter(str(folder / f"run{run}.dcd"), 20)]
-        simulation.step(240)
-        simulation.reporters = []
-    return folder
+    return simulate_alanine_dipeptide(tmp_path_factory.mktemp("md"), runs=2, frames=12)
 
 
 def fake_xtb(folder, body):
@@ -194,9 +180,9 @@ def test_finetune_names_bad_inputs(labelled, tmp_path):
     r = subprocess.run([ept_binary(), "finetune", "--objective", "energy", "--data", str(labelled), "--out",
                         str(tmp_path / "a")], capture_output=True, text=True)
     assert r.returncode != 0 and "--from-scratch" in r.stderr and "--init" in r.stderr
-    r = subprocess.run([ept_binary(), "finetune", "--objective", "sipt", "--data", str(labelled), "--out",
+    r = subprocess.run([ept_binary(), "finetune", "--objective", "forces", "--data", str(labelled), "--out",
                         str(tmp_path / "b"), "--from-scratch"], capture_output=True, text=True)
-    assert r.returncode != 0 and "'sipt'" in r.stderr
+    assert r.returncode != 0 and "--objective 'forces' is not known: finetune has 'energy' and 'sipt'" in r.stderr
     # A shard whose labels hold one atom fewer than its topology.
     import cbor2
     broken = tmp_path / "broken"

@@ -6,35 +6,19 @@ import subprocess
 
 import mdtraj
 import numpy as np
-import openmm
 import openmm.app as app
-import openmm.unit as unit
 import pytest
 
 import openmmept
-from conftest import ept_binary
+from conftest import ept_binary, simulate_alanine_dipeptide
 from openmmept import graphs
-from openmmept.testsystems import alanine_dipeptide
 
 
 @pytest.fixture(scope="module")
 def md(tmp_path_factory):
     """ACE-ALA-NME: a topology and three short amber14 + OBC2 trajectories of 16 frames each."""
-    folder = tmp_path_factory.mktemp("sipt-md")
-    topology, positions = alanine_dipeptide()
-    system = app.ForceField("amber14-all.xml", "implicit/obc2.xml").createSystem(topology, constraints=app.HBonds)
-    integrator = openmm.LangevinMiddleIntegrator(600 * unit.kelvin, 1 / unit.picosecond, 2 * unit.femtoseconds)
-    integrator.setRandomNumberSeed(5)
-    simulation = app.Simulation(topology, system, integrator, openmm.Platform.getPlatformByName("Reference"))
-    simulation.context.setPositions(positions)
-    simulation.minimizeEnergy()
-    with open(folder / "ala.pdb", "w") as f:
-        app.PDBFile.writeFile(topology, simulation.context.getState(getPositions=True).getPositions(), f)
-    for run in range(3):
-        simulation.reporters = [app.DCDReporter(str(folder / f"run{run}.dcd"), 25)]
-        simulation.step(400)
-        simulation.reporters = []
-    return folder
+    return simulate_alanine_dipeptide(tmp_path_factory.mktemp("sipt-md"), runs=3, frames=16, interval=25,
+                                      temperature=600, seed=5)
 
 
 def trajectories(md):
@@ -100,19 +84,13 @@ def test_sipt_finetuning_gives_a_model_for_eptforce_and_describe(md, tmp_path):
     assert graph.num_edges == 3 * (15 + 14 + 13) and graph.num_components == 3
     info = subprocess.run([ept_binary(), "info", "--model", str(out / "model.ept")], capture_output=True, text=True, check=True)
     assert "SIPT" in info.stdout and '"lambda":0.5' in info.stdout.replace(" ", "")
-    # The finetuned model in an EPTForce, and in describe(): descriptors differ from the pretrained model's.
+    # The finetuned model in an EPTForce (a Describer's Context of its own) gives descriptors of its own.
     pdb = app.PDBFile(str(md / "ala.pdb"))
-    force = openmmept.EPTPotential(str(out / "model.ept")).createForce(pdb.topology)
-    system = openmm.System()
-    for _ in range(pdb.topology.getNumAtoms()):
-        system.addParticle(1.0)
-    system.addForce(force)
-    context = openmm.Context(system, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("Reference"))
-    context.setPositions(pdb.positions)
-    live = openmmept.descriptors_in_context(force, context, "block")
-    offline = openmmept.describe(pdb.topology, pdb.positions, level="block", model=str(out / "model.ept"))[0]
+    describer = openmmept.Describer(pdb.topology, model=str(out / "model.ept"), level="block", platform="Reference")
+    assert describer.force.getModelChecksum() != openmmept.EPTPotential(openmmept.model_path("ept-small")).createForce(pdb.topology).getModelChecksum()
+    offline = describer(pdb.positions)
     pretrained = openmmept.describe(pdb.topology, pdb.positions, level="block", model=openmmept.model_path("ept-small"))[0]
-    np.testing.assert_allclose(live, offline, rtol=1e-5, atol=1e-6)
+    assert offline.shape == pretrained.shape == (6, 128) and np.all(np.isfinite(offline))  # 6 blocks × [h ; |V|]
     assert np.abs(offline - pretrained).max() > 1e-4
 
 
