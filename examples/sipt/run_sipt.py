@@ -3,8 +3,8 @@
 then judge the descriptors against the shipped model, a random initialisation and backbone dihedrals.
 
     eval "$(./run env)"
-    python examples/augmentation/simulate.py --out sipt-work --molecules A --runs 6 --length 2000
-    python examples/sipt/run_sipt.py --work sipt-work --molecule A --train-runs 0 1 2 3 --test-runs 4 5
+    python examples/sipt/simulate.py --work sipt-work --molecule ala --runs 6 --length 2000
+    python examples/sipt/run_sipt.py --work sipt-work --molecule ala --train-runs 0 1 2 3 --test-runs 4 5
 
 1. Finetuning (``ept finetune --objective sipt``, one run per λ, ``--jobs`` at a time, warm-started from the
    shipped model) on the training runs' frames with the time-lag graph (frames within ``--tau`` ps of each other
@@ -13,7 +13,7 @@ then judge the descriptors against the shipped model, a random initialisation an
 2. Block descriptors of every frame of every run (``openmmept.describe``) for each finetuned model, the shipped
    pretrained model and a random initialisation of the same size.
 3. On the held-out (test) runs: link retrieval of time-lag neighbours (LRAP, AP, nDCG, MRR, P@k; cosine
-   similarity of the flattened block descriptors, every 5th frame a query, all test frames of the same run as
+   similarity of the flattened block descriptors centred on the training frames' mean, every 5th frame a query, all test frames of the same run as
    candidates), k-NN accuracy of the φ/ψ basin of the central residue (training runs as reference set) and the
    basins' local consistency over the embeddings' 10-NN graph; VAMP-2 of the descriptors (standardised, 20
    principal components fitted on the training runs) against cos/sin of all backbone φ/ψ, fitted on the training
@@ -74,7 +74,7 @@ def vamp2_train_test(train, test, lag, dim):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", required=True, help="the folder simulate.py wrote (MOLECULE.pdb, MOLECULE-runK.dcd)")
-    parser.add_argument("--molecule", default="A", help="sequence between the caps (A: alanine dipeptide)")
+    parser.add_argument("--molecule", default="ala", help="ala (alanine dipeptide) or a sequence between the caps")
     parser.add_argument("--train-runs", type=int, nargs="+", default=[0, 1, 2, 3])
     parser.add_argument("--test-runs", type=int, nargs="+", default=[4, 5])
     parser.add_argument("--lambdas", type=float, nargs="+", default=[0.0, 0.01, 0.1, 0.5])
@@ -98,8 +98,8 @@ def main(argv=None) -> int:
     args.dcd = lambda r: os.path.join(args.work, f"{args.molecule}-run{r}.dcd")
     for path in [args.topology] + [args.dcd(r) for r in args.train_runs + args.test_runs]:
         if not os.path.exists(path):
-            raise SystemExit(f"'{path}' does not exist; simulate first: python examples/augmentation/simulate.py "
-                             f"--out {args.work} --molecules {args.molecule} --runs 6 --length 2000")
+            raise SystemExit(f"'{path}' does not exist; simulate first: python examples/sipt/simulate.py "
+                             f"--work {args.work} --molecule {args.molecule}")
     out = os.path.join(args.work, f"sipt-{args.molecule}")
     os.makedirs(out, exist_ok=True)
 
@@ -150,6 +150,10 @@ def main(argv=None) -> int:
         test = [per_run[r] for r in args.test_runs]
         row = {}
         if name in descriptors:
+            # Descriptors centred on the training frames' mean, as the structure loss sees them (centred on its
+            # batch), then compared by cosine similarity.
+            centre = np.concatenate(train).mean(0)
+            train, test = [x - centre for x in train], [x - centre for x in test]
             # Link retrieval of time-lag neighbours among the frames of each test run.
             scores = []
             for x in test:
@@ -186,7 +190,7 @@ def main(argv=None) -> int:
         lines.append(f"| {name} | " + " | ".join(f"{row[c]:.3f}" if c in row else "–" for c in columns) + " |")
     counts = {analysis.RAMACHANDRAN_BASIN_NAMES[k]: int(sum((labels[r] == k).sum() for r in every_run))
               for k in range(len(analysis.RAMACHANDRAN_BASIN_NAMES))}
-    header = (f"ACE-{args.molecule}-NME; training runs {args.train_runs}, test runs {args.test_runs}; "
+    header = (f"{'ACE-ALA-NME' if args.molecule == 'ala' else f'ACE-{args.molecule}-NME'}; training runs {args.train_runs}, test runs {args.test_runs}; "
               f"time-lag graph τ = {args.tau} ps; {args.steps} steps, {args.anchors} anchors, lr {args.lr}; "
               f"frames per basin {counts}; basin consistency over the time-lag graph {graph_consistency:.3f}")
     table = header + "\n\n" + "\n".join(lines)

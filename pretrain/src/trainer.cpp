@@ -129,7 +129,10 @@ Trainer::Trainer(const Corpus& corpus, const TrainConfig& config, std::string ou
       throw InputError(command_ + ": the validation data and the training data label different quantities");
     for (size_t k = 0; k < corpus.entries.size(); ++k) train_.push_back(k);
     for (size_t k = 0; k < validation->entries.size(); ++k) validation_.push_back(k);
-  } else if (config.task != Task::Denoising && config.validation_fraction > 0 && corpus.records.size() > 1) {
+  } else if (config.task != Task::Denoising && (config.validation_fraction == 0 || corpus.records.size() == 1)) {
+    // One trajectory cannot be split by trajectory without holding out all of it: every frame trains.
+    for (size_t k = 0; k < corpus.entries.size(); ++k) train_.push_back(k);
+  } else if (config.task != Task::Denoising) {
     // Whole trajectories: the round(f·n) records with the lowest hashes, at least one and never all of them
     // (a hash threshold alone can hold out none or every one of a few trajectories).
     std::vector<const MoleculeRecord*> ranked;
@@ -277,7 +280,11 @@ torch::Tensor Trainer::loss_on(const Corpus& from, EPTModel& model, const std::v
 
 torch::Tensor Trainer::conformation_embeddings(const ModelOutput& out, const Batch& batch) const {
   // Molecule: one row per complex; Block: each complex's block rows (one topology, so as many each), concatenated.
-  return descriptors(out, batch, config_.sipt.level, config_.model.vector_eps).reshape({batch.num_complexes, -1});
+  const auto z = descriptors(out, batch, config_.sipt.level, config_.model.vector_eps).reshape({batch.num_complexes, -1});
+  // Centred on the batch's mean: what every conformation shares (the molecule's composition) would otherwise
+  // dominate cosine similarities and normalised distances, and leave the structure loss almost no gradient.
+  // Euclidean distances are unchanged by it.
+  return z - z.mean(0, true);
 }
 
 std::optional<double> Trainer::validation_loss(EPTModel& model, bool zero_predictor) {

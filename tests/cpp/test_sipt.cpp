@@ -253,6 +253,17 @@ TEST(SiptTrainer, TrainsBothPartsResumesBitwiseAndWritesAModelTheEvaluatorLoads)
   fs::remove_all(interrupted);
 }
 
+TEST(SiptTrainer, OneTrajectoryTrainsOnAllItsFrames) {
+  Corpus three = trajectories_corpus();
+  std::vector<MoleculeRecord> one{three.records[0]};
+  const Corpus corpus = Corpus::from_records(std::move(one), "one trajectory");
+  const auto graph = time_lag_graph({12}, 2);
+  // Holding out a quarter of one trajectory's frames would split it by frame; holding it out leaves nothing.
+  Trainer trainer(corpus, sipt_config(), temporary("one").string(), nullptr, nullptr, nullptr, &graph);
+  EXPECT_EQ(trainer.training_entries().size(), 12u);
+  EXPECT_TRUE(trainer.validation_entries().empty());
+}
+
 TEST(SiptTrainer, AGraphOfOtherConformationsIsNamed) {
   const Corpus corpus = trajectories_corpus();
   const auto graph = time_lag_graph({12, 12}, 2);

@@ -57,7 +57,7 @@ TEST(Trainer, CorpusFixtureLoadsWithItsChecksums) {
 TEST(Trainer, AFewStepsReduceTheValidationLoss) {
   const Corpus& corpus = fixture_corpus();
   TrainConfig c = small_config();
-  c.steps = 150;
+  c.steps = 400;  // 150 steps left the model level with the zero predictor on some CPUs
   c.learning_rate = 5e-3;
   const auto dir = temporary("loss");
   Trainer trainer(corpus, c, dir.string());

@@ -110,7 +110,7 @@ class Trainer {
   torch::Tensor loss_on(const Corpus& from, EPTModel& model, const std::vector<size_t>& entries, uint64_t noise_seed,
                         bool zero_predictor);
   void save(const std::string& path, bool with_optimizer);
-  /// The pooled embedding of each conformation of a batch [complexes, D] (SIPT).
+  /// The pooled embedding of each conformation of a batch [complexes, D], centred on the batch's mean (SIPT).
   torch::Tensor conformation_embeddings(const ModelOutput& out, const Batch& batch) const;
 
   const Corpus& corpus_;
