@@ -230,7 +230,7 @@ ConformationGraph::ConformationGraph(int64_t num_nodes, const std::vector<std::p
     : description_(std::move(description)) {
   if (num_nodes < 0) throw InputError("a graph cannot have " + std::to_string(num_nodes) + " nodes");
   for (size_t e = 0; e < edges.size(); ++e) {
-    const auto [i, j] = edges[e];
+    const int64_t i = edges[e].first, j = edges[e].second;
     const auto edge = [&] {
       return description_ + ": edge #" + std::to_string(e) + " (" + std::to_string(i) + ", " + std::to_string(j) + ")";
     };
