@@ -103,7 +103,8 @@ int finetune(const std::vector<std::string>& args) {
        "(denoising + a structure loss over a graph of conformations)")
       ("data", po::value(&data), "energy: labelled data set made by `ept label` (repeat to train on several); sipt: a "
        "corpus (`ept prepare --md`) whose conformations are the graph's nodes")
-      ("out,o", po::value(&out)->required(), "run directory: checkpoint.ept, model.ept (best validation), metrics.jsonl")
+      ("out,o", po::value(&out)->required(), "run directory: checkpoint.ept, model.ept (energy: best validation; sipt: last step), metrics.jsonl "
+       "(sipt: also graph.edges)")
       ("init", po::value(&init_path), "checkpoint to start from (a pretrained model); its sizes are kept")
       ("from-scratch", po::bool_switch(&from_scratch), "start from a random initialisation of the size options instead")
       ("resume", po::bool_switch(&resume), "continue from OUT/checkpoint.ept (same data and options)")
@@ -111,7 +112,7 @@ int finetune(const std::vector<std::string>& args) {
        "weight of the per-atom energy error")
       ("force-weight", po::value(&c.energy_weights.force)->default_value(c.energy_weights.force), "weight of the force error")
       ("validation-fraction", po::value(&c.validation_fraction)->default_value(c.validation_fraction),
-       "held-out trajectories (whole trajectories, never single frames; 0: none)")
+       "held-out trajectories (whole trajectories, never single frames; 0: none); sipt: 0.25 unless given")
       ("validation-data", po::value(&validation_data), "validate on these labelled data sets instead (molecules never "
        "trained on: early stopping then favours what transfers); repeat for several")
       ("patience", po::value(&c.patience)->default_value(c.patience), "stop after this many validations without "
