@@ -77,7 +77,8 @@ def default_model_path() -> str:
 def model_path(name: str) -> str:
     """Path of a model shipped with openmm-ept, by name: ``"ept-small"`` (pretrained by block denoising; descriptors,
     the direct force head) or ``"ept-delta-amber14"`` (finetuned as a correction to add to amber14 + OBC2, toward
-    GFN2-xTB in implicit water). Each has a model card (README.md) beside it."""
+    GFN2-xTB in implicit water) or ``"ept-sipt-ala"`` (ept-small finetuned by SIPT on alanine-dipeptide MD: block
+    descriptors aligned with a time-lag graph). Each has a model card (README.md) beside it."""
     shipped = sorted(p.name for p in _MODELS.iterdir() if (p / "model.ept").exists()) if _MODELS.exists() else []
     if name not in shipped:
         raise ValueError(f"no shipped model '{name}'; the shipped models are {', '.join(shipped) or 'none'}")

@@ -141,3 +141,13 @@ def test_a_trajectory_of_another_molecule_is_named(md, tmp_path):
                             capture_output=True, text=True)
     assert result.returncode != 0
     assert f"the trajectory '{other}' has 21 atoms but the topology" in result.stderr, result.stderr
+
+
+def test_the_shipped_sipt_model_gives_descriptors_of_its_own(md):
+    path = openmmept.model_path("ept-sipt-ala")
+    info = subprocess.run([ept_binary(), "info", "--model", path], capture_output=True, text=True, check=True).stdout
+    assert "SIPT" in info and '"lambda":0.1' in info.replace(" ", "") and "untrained" in info
+    pdb = app.PDBFile(str(md / "ala.pdb"))
+    sipt = openmmept.describe(pdb.topology, pdb.positions, level="block", model=path)[0]
+    pretrained = openmmept.describe(pdb.topology, pdb.positions, level="block", model=openmmept.model_path("ept-small"))[0]
+    assert sipt.shape == pretrained.shape and np.abs(sipt - pretrained).max() > 1e-3
