@@ -99,7 +99,11 @@ def test_every_graph_kind_trains(md, tmp_path):
     labels.write_text("".join(f"{k % 3}\n" for k in range(48)))
     edges = tmp_path / "mine.edges"
     graphs.time_lag_graph([16, 16, 16], 1).write(edges)
-    for k, spec in enumerate([f"labels:{labels}", f"edges:{edges}", "rmsd:0.6:heavy"]):
+    # An RMSD radius (Å) that links about half of the pairs, whatever the trajectories hold.
+    frames = mdtraj.join(trajectories(md))
+    heavy = [a.index for a in frames.topology.atoms if a.element.symbol != "H"]
+    radius = 10 * np.median([mdtraj.rmsd(frames, frames, k, atom_indices=heavy) for k in range(frames.n_frames)])
+    for k, spec in enumerate([f"labels:{labels}", f"edges:{edges}", f"rmsd:{radius:.4f}:heavy"]):
         result = finetune(md, tmp_path / f"run{k}", "--graph", spec, "--loss", "multi-similarity",
                           "--validation-fraction", "0", check=False)
         assert result.returncode == 0, result.stderr
