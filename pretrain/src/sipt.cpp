@@ -101,25 +101,25 @@ torch::Tensor structure_loss(const SiptConfig& c, const torch::Tensor& z, const 
                                c.ms_margin);
 }
 
-SiptSampler::SiptSampler(const ConformationGraph& graph, std::vector<int64_t> nodes, bool negatives_same_component)
-    : graph_(graph), nodes_(std::move(nodes)), same_component_(negatives_same_component) {
-  std::sort(nodes_.begin(), nodes_.end());
-  nodes_.erase(std::unique(nodes_.begin(), nodes_.end()), nodes_.end());
-  std::map<int64_t, size_t> pool_of;  // component (or 0 for all) -> index into pool_
-  for (int64_t v : nodes_) {
+SiptSampler::SiptSampler(const ConformationGraph& graph, std::vector<int64_t> nodes, bool negatives_same_component) {
+  std::sort(nodes.begin(), nodes.end());
+  nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
+  // Non-neighbours come from the anchor's component, or (key 0) from all the nodes.
+  auto key = [&](int64_t v) { return negatives_same_component ? graph.component()[v] : 0; };
+  std::map<int64_t, size_t> pool_of;  // key -> index into pool_
+  for (int64_t v : nodes) {
     if (v < 0 || v >= graph.num_nodes())
       throw InputError("node " + std::to_string(v) + " is not in the graph of " + std::to_string(graph.num_nodes()) + " nodes");
-    const int64_t key = same_component_ ? graph.component()[v] : 0;
-    const auto [it, added] = pool_of.emplace(key, pool_.size());
+    const auto [it, added] = pool_of.emplace(key(v), pool_.size());
     if (added) pool_.emplace_back();
     pool_[it->second].push_back(v);
   }
-  for (int64_t v : nodes_) {
+  for (int64_t v : nodes) {
     std::vector<int64_t> mine;
     for (const int64_t* u = graph.neighbours_begin(v); u != graph.neighbours_end(v); ++u)
-      if (std::binary_search(nodes_.begin(), nodes_.end(), *u)) mine.push_back(*u);
+      if (std::binary_search(nodes.begin(), nodes.end(), *u)) mine.push_back(*u);
     // Every neighbour is in the anchor's component, so its pool holds them all.
-    const size_t pool = pool_of.at(same_component_ ? graph.component()[v] : 0);
+    const size_t pool = pool_of.at(key(v));
     if (!mine.empty() && pool_[pool].size() > mine.size() + 1) {
       anchors_.push_back(v);
       neighbours_.push_back(std::move(mine));
@@ -128,8 +128,8 @@ SiptSampler::SiptSampler(const ConformationGraph& graph, std::vector<int64_t> no
   }
   if (anchors_.empty())
     throw InputError("the graph '" + graph.description() + "' gives no anchor among these " +
-                     std::to_string(nodes_.size()) + " conformations: none has both a graph neighbour and a " +
-                     "non-neighbour" + (same_component_ ? " in its component" : "") +
+                     std::to_string(nodes.size()) + " conformations: none has both a graph neighbour and a " +
+                     "non-neighbour" + (negatives_same_component ? " in its component" : "") +
                      " (an empty graph, or one that links everything); build a graph with edges, or a sparser one");
 }
 

@@ -75,13 +75,10 @@ class SiptSampler {
   int64_t num_anchors() const { return static_cast<int64_t>(anchors_.size()); }
 
  private:
-  const ConformationGraph& graph_;
-  std::vector<int64_t> nodes_;         // the nodes sampled from, sorted
-  std::vector<int64_t> anchors_;       // those with a neighbour and a non-neighbour among nodes_
-  std::vector<std::vector<int64_t>> neighbours_;  // per anchor: its neighbours among nodes_
-  std::vector<std::vector<int64_t>> pool_;        // per component (one for all without same_component_): its nodes
+  std::vector<int64_t> anchors_;                  // nodes with a neighbour and a non-neighbour among those given
+  std::vector<std::vector<int64_t>> neighbours_;  // per anchor: its neighbours among the nodes given
+  std::vector<std::vector<int64_t>> pool_;        // per component (one for all without the option): its nodes
   std::vector<size_t> anchor_pool_;               // per anchor: the pool its non-neighbours come from
-  bool same_component_;
 };
 
 }  // namespace ept
