@@ -13,8 +13,10 @@
 
 %{
 #include "EPTForce.h"
+#include "ept/batch.h"
 #include "ept/conformation_graph.h"
 #include "ept/error.h"
+#include "internal/EPTComplex.h"
 #include "OpenMM.h"
 #include "OpenMMAmoeba.h"
 #include "OpenMMDrude.h"
@@ -42,6 +44,7 @@ inline std::vector<std::vector<Vec3>> frames_of(const std::vector<double>& xyz, 
 %template(IntPair) std::pair<int, int>;
 %template(IntPairVector) std::vector<std::pair<int, int>>;
 %template(StringMap) std::map<std::string, std::string>;
+%template(ArrayMap) std::map<std::string, std::vector<double>>;
 
 // C++ exceptions become openmm.OpenMMException with the C++ message.
 %exception {
@@ -133,6 +136,48 @@ inline ConformationGraph graph_read_edge_list(const std::string& path, int num_n
 inline std::vector<int> graph_read_labels(const std::string& path, int num_nodes) {
   const auto labels = read_labels(path, num_nodes);
   return std::vector<int>(labels.begin(), labels.end());
+}
+}  // namespace ept
+%}
+
+// The network's inputs for one conformation, built by the library (the graph and batch every evaluation uses), for
+// openmmept.torch_model: ML-atom positions in Å (flat), a box of 9 numbers in Å or none; attention mode 0 dense,
+// 1 sparse. Every array as float64 (integers exactly), counts as one-element arrays.
+%inline %{
+namespace ept {
+inline std::map<std::string, std::vector<double>> model_inputs(const EPTPlugin::EPTForce& force,
+                                                               const std::vector<double>& positions,
+                                                               const std::vector<double>& box, int attention,
+                                                               double cutoff, bool envelope) {
+  const Complex complex = EPTPlugin::buildComplex(force);
+  if (static_cast<int64_t>(positions.size()) != 3 * complex.num_atoms())
+    throw InputError("model_inputs: " + std::to_string(positions.size() / 3) + " positions for " +
+                     std::to_string(complex.num_atoms()) + " ML atoms");
+  std::vector<Vec3> x(complex.num_atoms());
+  for (size_t i = 0; i < x.size(); ++i) x[i] = {positions[3 * i], positions[3 * i + 1], positions[3 * i + 2]};
+  GraphOptions options{attention == 0 ? AttentionMode::Dense : AttentionMode::Sparse, cutoff, envelope, Box::none()};
+  if (box.size() == 9)
+    options.box = Box::triclinic({box[0], box[1], box[2]}, {box[3], box[4], box[5]}, {box[6], box[7], box[8]});
+  else if (!box.empty())
+    throw InputError("model_inputs: a box is 9 numbers (three vectors in Å), got " + std::to_string(box.size()));
+  const Graph graph = build_graph(complex, x, options);
+  const Batch b = make_batch({&complex}, {&graph}, torch::kFloat64);
+  std::map<std::string, std::vector<double>> out;
+  auto put = [&](const char* name, const torch::Tensor& t) {
+    const auto c = t.to(torch::kFloat64).contiguous();
+    out[name] = std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+  };
+  for (auto [name, count] : {std::pair<const char*, int64_t>{"num_real", b.num_real}, {"num_atoms", b.num_atoms},
+                            {"num_real_blocks", b.num_real_blocks}, {"num_blocks", b.num_blocks},
+                            {"num_segments", b.num_segments}, {"num_complexes", b.num_complexes}})
+    out[name] = {static_cast<double>(count)};
+  put("atom_type", b.atom_type), put("position_code", b.position_code), put("block_type", b.block_type);
+  put("atom_block", b.atom_block), put("is_global", b.is_global), put("receiver", b.receiver);
+  put("sender", b.sender), put("edge_type", b.edge_type), put("shift", b.shift), put("enveloped", b.enveloped);
+  put("self_pair", b.self_pair), put("real_segment", b.real_segment), put("unwrap", b.unwrap);
+  put("segment_size", b.segment_size), put("block_size", b.block_size), put("block_complex", b.block_complex);
+  put("block_segment", b.block_segment);
+  return out;
 }
 }  // namespace ept
 %}

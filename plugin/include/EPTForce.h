@@ -78,9 +78,11 @@ class EPTForce : public OpenMM::Force {
   bool usesPeriodicBoundaryConditions() const override { return periodic_; }
 
   /// Properties: "precision" (float32 | float64); "threads" (0, the default: leave LibTorch's thread count as it
-  /// is; n ≥ 1: set it to n when the Context is created — LibTorch's setting is process-wide, so this changes it
-  /// for the whole process); "neighborSkin" (nm, ≥ 0: neighbour lists are rebuilt only after some atom moved half
-  /// of it). Unknown names or bad values raise OpenMMException. The environment variable EPT_MALLOC_TUNING=1 makes
+  /// is; n ≥ 1: this Context's evaluations run on n threads — set for each evaluation and restored after it, so
+  /// Contexts with different counts coexist); "neighborSkin" (nm, ≥ 0: neighbour lists are rebuilt only after
+  /// some atom moved half of it); "implementation" (fused, the default: the hand-written pair kernels of
+  /// ept/fused.h; reference: plain LibTorch ops, same results to rounding, slower). Unknown names or bad values
+  /// raise OpenMMException. The environment variable EPT_MALLOC_TUNING=1 makes
   /// a Context keep freed memory in the heap (glibc mallopt, process-wide; see ept/allocator.h).
   void setProperty(const std::string& name, const std::string& value);
   const std::map<std::string, std::string>& getProperties() const { return properties_; }
@@ -116,7 +118,8 @@ class EPTForce : public OpenMM::Force {
   double globalParameterDefault_ = 1.0;
   bool energyDerivative_ = false;
   bool periodic_ = false;
-  std::map<std::string, std::string> properties_ = {{"precision", "float32"}, {"threads", "0"}, {"neighborSkin", "0.05"}};
+  std::map<std::string, std::string> properties_ = {{"precision", "float32"}, {"threads", "0"}, {"neighborSkin", "0.05"},
+                                                     {"implementation", "fused"}};
 };
 
 }  // namespace EPTPlugin

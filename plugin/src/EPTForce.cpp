@@ -174,8 +174,11 @@ void EPTForce::setProperty(const std::string& name, const std::string& value) {
       throw bad("a distance in nm, at least 0");
     }
     if (used != value.size() || !(skin >= 0) || !std::isfinite(skin)) throw bad("a distance in nm, at least 0");
+  } else if (name == "implementation") {
+    if (value != "fused" && value != "reference") throw bad("fused or reference");
   } else {
-    throw OpenMMException("EPTForce: unknown property '" + name + "' (known: precision, threads, neighborSkin)");
+    throw OpenMMException("EPTForce: unknown property '" + name +
+                          "' (known: precision, threads, neighborSkin, implementation)");
   }
   properties_[name] = value;
 }

@@ -1,5 +1,6 @@
 #include <cmath>
 
+#include "ept/fused.h"
 #include "ept/layers.h"
 
 namespace ept {
@@ -23,6 +24,13 @@ std::pair<torch::Tensor, torch::Tensor> EquivariantAttentionImpl::forward(const 
   const int64_t A = H.size(0), d = config_.hidden, heads = config_.heads, dh = d / heads;
   const int64_t dq = config_.qk_factor * dh;
   const auto Hn = norm_(H);
+  if (fused) {
+    auto [scalar_out, vector_out] = fused::attention(
+        b, query_(Hn).view({A, heads, dq}), key_(Hn).view({A, heads, dq}),
+        bias_(pair_features).squeeze(-1) - geo.distance, geo.weight, value_(Hn).view({A, heads, dh}),
+        vector_value_(V).view({A, 3, heads, dh}), 1.0 / std::sqrt(static_cast<double>(dq)));
+    return {H + out_(scalar_out.view({A, d})), V + vector_out_(vector_out.view({A, 3, d}))};
+  }
   const auto q = query_(Hn).view({A, heads, dq}).index_select(0, b.receiver);
   const auto k = key_(Hn).view({A, heads, dq}).index_select(0, b.sender);
   const auto pair_bias = bias_(pair_features);  // [P, 1], shared by heads

@@ -1,5 +1,7 @@
 #include "ept/batch.h"
 
+#include <algorithm>
+
 #include "ept/error.h"
 #include "ept/vocabulary.h"
 
@@ -29,7 +31,7 @@ Batch Batch::to(torch::Device device) const {
   if (device == torch::kCPU && (!shift.defined() || shift.device() == device)) return *this;
   Batch b = *this;
   for (torch::Tensor* t : {&b.atom_type, &b.position_code, &b.block_type, &b.atom_block, &b.is_global, &b.receiver,
-                           &b.sender, &b.edge_type, &b.shift, &b.enveloped, &b.self_pair, &b.real_segment, &b.unwrap,
+                           &b.sender, &b.edge_type, &b.shift, &b.enveloped, &b.self_pair, &b.row_start, &b.row_pairs, &b.reverse_pair, &b.real_segment, &b.unwrap,
                            &b.segment_size, &b.block_size, &b.block_complex, &b.block_segment})
     if (t->defined()) *t = t->to(device);
   return b;
@@ -107,6 +109,27 @@ Batch make_batch(const std::vector<const Complex*>& complexes, const std::vector
     if (receiver[p] == sender[p]) self_pair[receiver[p]] = p;
   for (int64_t a = 0; a < b.num_atoms; ++a)
     if (self_pair[a] < 0) throw InputError("atom " + std::to_string(a) + " of the batch has no self pair in its graph");
+  // Rows by a stable counting sort on the receiver: within a row, pairs keep the graph's order, which is by
+  // sender (a complex's real atoms and global atoms each keep their order in the batch).
+  std::vector<int64_t> row_start(b.num_atoms + 1, 0), row_pairs(num_pairs), reverse(num_pairs, -1);
+  for (int64_t p = 0; p < num_pairs; ++p) ++row_start[receiver[p] + 1];
+  for (int64_t a = 0; a < b.num_atoms; ++a) row_start[a + 1] += row_start[a];
+  {
+    std::vector<int64_t> next(row_start.begin(), row_start.end() - 1);
+    for (int64_t p = 0; p < num_pairs; ++p) row_pairs[next[receiver[p]]++] = p;
+  }
+  for (int64_t p = 0; p < num_pairs; ++p) {
+    const int64_t i = receiver[p], j = sender[p];
+    const auto first = row_pairs.begin() + row_start[j], last = row_pairs.begin() + row_start[j + 1];
+    const auto it = std::lower_bound(first, last, i, [&](int64_t q, int64_t value) { return sender[q] < value; });
+    if (it == last || sender[*it] != i)
+      throw InputError("the graph is not symmetric: pair (" + std::to_string(i) + ", " + std::to_string(j) +
+                       ") has no reverse");
+    reverse[p] = *it;
+  }
+  b.row_start = int_tensor(row_start);
+  b.row_pairs = int_tensor(row_pairs);
+  b.reverse_pair = int_tensor(reverse);
   b.atom_type = int_tensor(atom_type);
   b.position_code = int_tensor(position);
   b.block_type = int_tensor(block_type);

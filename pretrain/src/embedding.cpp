@@ -1,6 +1,7 @@
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/modules/activation.h>
 
+#include "ept/fused.h"
 #include "ept/layers.h"
 #include "ept/vocabulary.h"
 
@@ -29,6 +30,10 @@ std::pair<torch::Tensor, torch::Tensor> EmbeddingImpl::forward(const Batch& b, c
   const auto first = edge_receiver_(H).index_select(0, b.receiver) + edge_sender_(H).index_select(0, b.sender) +
                      edge_pair_(pair_features);
   const auto ag = edge_out_(torch::silu(first));
+  if (fused) {
+    auto [message, V] = fused::messages(b, ag, geo.weight, H, geo.vector, config_.message_norm);
+    return {node_mlp_->forward(torch::cat({H, message}, -1)), V};
+  }
   const auto weight = (geo.weight / config_.message_norm).unsqueeze(-1);
   const auto a = ag.slice(-1, 0, d) * weight, g = ag.slice(-1, d, 2 * d) * weight;
   const auto message = torch::zeros_like(H).index_add(0, b.receiver, a * Hj);

@@ -20,6 +20,7 @@ Evaluator::Evaluator(EPTModel model, Complex complex, EvaluatorOptions options)
     throw InputError("the neighbour-list skin must be a finite length ≥ 0 Å, got " + std::to_string(options_.skin));
   model_->to(options_.device, options_.dtype);
   model_->eval();
+  model_->set_fused(options_.fused && options_.device.is_cpu());
   for (auto& p : model_->parameters()) p.set_requires_grad(false);  // gradients only with respect to positions
 }
 

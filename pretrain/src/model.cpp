@@ -2,6 +2,7 @@
 
 #include <torch/nn/modules/activation.h>
 
+#include "ept/fused.h"
 #include "ept/vocabulary.h"
 
 namespace ept {
@@ -25,9 +26,16 @@ EPTModelImpl::EPTModelImpl(const ModelConfig& c) : config_(c) {
   energy_scale_ = register_buffer("energy_scale", torch::ones({1}));
 }
 
+void EPTModelImpl::set_fused(bool fused) {
+  fused_ = fused;
+  embedding_->fused = fused;
+  for (int64_t l = 0; l < config_.layers; ++l) attention_[l]->as<EquivariantAttention>()->fused = fused;
+}
+
 ModelOutput EPTModelImpl::forward(const Batch& b, const torch::Tensor& positions) {
   const auto x = all_positions(b, positions);
-  const auto geo = pair_geometry(b, x, config_.cutoff, config_.radial);
+  const auto geo = fused_ ? fused::pair_geometry(b, x, config_.cutoff, config_.radial)
+                          : pair_geometry(b, x, config_.cutoff, config_.radial);
   const auto pair_features = torch::cat({geo.basis, edge_type_(b.edge_type)}, -1);
   auto [H, V] = embedding_(b, geo, pair_features);
   for (int64_t l = 0; l < config_.layers; ++l) {

@@ -19,7 +19,7 @@ from openmmml.mlpotential import MLPotentialImpl, MLPotentialImplFactory
 from .binding import EPTForce, OutputMode
 from .chemistry import set_chemistry_from_topology
 
-_PROPERTIES = ("precision", "threads", "neighborSkin")
+_PROPERTIES = ("precision", "threads", "neighborSkin", "implementation")
 _OURS = ("modelPath", "outputMode", "energyScale") + _PROPERTIES
 # Arguments openmm-ml's embeddings read themselves and pass on to addForces.
 _EMBEDDING = ("linkAtomDistances", "mlLongRange")

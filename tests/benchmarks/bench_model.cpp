@@ -1,6 +1,7 @@
 // Time and peak memory of one model evaluation on a water system of a given size.
-//   ept_bench_model ATOMS sparse|dense [REPEATS] [forward]
-// With `forward`, only the gradient-free forward pass runs (for sizes whose backward pass exceeds memory).
+//   ept_bench_model ATOMS sparse|dense [REPEATS] [forward|reference]
+// With `forward`, only the gradient-free forward pass runs (for sizes whose backward pass exceeds memory); with
+// `reference`, the evaluation runs the reference LibTorch ops instead of the fused pair kernels (ept/fused.h).
 // Prints one line: atoms, mode, pairs, graph ms, forward ms, forward+backward ms, peak RSS growth (MB).
 // Run one configuration per process (model_scaling.sh does) so that the peak RSS belongs to it alone.
 #include <sys/resource.h>
@@ -75,13 +76,18 @@ ept::AtomTable waters(int64_t count, std::vector<ept::Vec3>& x, double& edge) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: ept_bench_model ATOMS sparse|dense [REPEATS] [forward]\n");
+    std::fprintf(stderr, "usage: ept_bench_model ATOMS sparse|dense [REPEATS] [forward|reference]\n");
     return 2;
   }
   const int64_t atoms = std::stoll(argv[1]);
   const std::string mode = argv[2];
   const int repeats = argc > 3 ? std::stoi(argv[3]) : 5;
-  const bool with_backward = !(argc > 4 && std::string(argv[4]) == "forward");
+  const std::string variant = argc > 4 ? argv[4] : "";
+  if (!variant.empty() && variant != "forward" && variant != "reference") {
+    std::fprintf(stderr, "ept_bench_model: unknown variant '%s' (forward or reference)\n", variant.c_str());
+    return 2;
+  }
+  const bool with_backward = variant != "forward";
   torch::set_num_threads(1);
   ept::tune_allocator();
   ept::ModelConfig config;  // the default sizes
@@ -101,7 +107,9 @@ int main(int argc, char** argv) {
   const double rss0 = rss_mb("VmRSS");
   std::vector<double> graph_ms, forward_ms, backward_ms;
   int64_t pairs = 0;
-  ept::Evaluator evaluator(model, complex, {torch::kFloat32});
+  ept::EvaluatorOptions options{torch::kFloat32};
+  options.fused = variant != "reference";
+  ept::Evaluator evaluator(model, complex, options);
   evaluator.set_positions(x, box);
   for (int r = 0; r < repeats + 1; ++r) {  // the first round warms up
     auto t0 = Clock::now();

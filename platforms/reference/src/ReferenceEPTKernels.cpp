@@ -1,6 +1,6 @@
 #include "ReferenceEPTKernels.h"
 
-#include <torch/utils.h>
+#include <ATen/Parallel.h>
 
 #include <cmath>
 
@@ -23,6 +23,22 @@ ReferencePlatform::PlatformData& platform_data(ContextImpl& context) {
   return *static_cast<ReferencePlatform::PlatformData*>(context.getPlatformData());
 }
 
+// The Context's thread count for the duration of one evaluation (LibTorch's count is process-wide).
+class ThreadScope {
+ public:
+  explicit ThreadScope(int threads) {
+    if (threads > 0 && threads != at::get_num_threads()) previous_ = at::get_num_threads(), at::set_num_threads(threads);
+  }
+  ~ThreadScope() {
+    if (previous_ > 0) at::set_num_threads(previous_);
+  }
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int previous_ = 0;
+};
+
 template <typename F>
 auto rethrow(F&& f) {
   try {
@@ -44,6 +60,7 @@ struct ReferenceCalcEPTForceKernel::State {
   double scale = 1.0;
   std::string parameter;
   bool derivative = false, periodic = false;
+  int threads = 0;
 
   void set_positions(ContextImpl& context) {
     ReferencePlatform::PlatformData& data = platform_data(context);
@@ -92,14 +109,14 @@ void ReferenceCalcEPTForceKernel::initialize(const System& system, const EPTForc
   ept::EvaluatorOptions options;
   options.dtype = props.at("precision") == "float64" ? torch::kFloat64 : torch::kFloat32;
   options.skin = std::stod(props.at("neighborSkin")) * kAngstromPerNm;
+  options.fused = props.at("implementation") == "fused";
   ept::Complex complex = buildComplex(force);
   s.evaluator = rethrow([&] {
     ept::EPTModel model = ept::load_checkpoint_bytes(force.getModelBytes(), "EPTForce model " + force.getModelChecksum());
     return std::make_unique<ept::Evaluator>(model, std::move(complex), options);
   });
-  // Process-wide settings, only when asked for (see EPTForce::setProperty).
-  if (const int threads = std::stoi(props.at("threads")); threads > 0) torch::set_num_threads(threads);
-  ept::tune_allocator_if_requested();
+  s.threads = std::stoi(props.at("threads"));
+  ept::tune_allocator_if_requested();  // process-wide, only when asked for (see ept/allocator.h)
   s.mode = force.getOutputMode();
   s.scale = force.getEnergyScale();
   s.parameter = force.getGlobalParameterName();
@@ -112,7 +129,10 @@ double ReferenceCalcEPTForceKernel::execute(ContextImpl& context, bool includeFo
   s.set_positions(context);
   const double lambda = s.parameter.empty() ? 1.0 : context.getParameter(s.parameter);
   const double factor = s.scale * lambda;
-  const ept::EnergyForces ef = rethrow([&] { return s.evaluator->compute(s.mode, includeForces); });
+  const ept::EnergyForces ef = rethrow([&] {
+    ThreadScope threads(s.threads);
+    return s.evaluator->compute(s.mode, includeForces);
+  });
   ReferencePlatform::PlatformData& data = platform_data(context);
   if (includeForces) {
     std::vector<Vec3>& forces = *data.forces;
@@ -127,7 +147,10 @@ double ReferenceCalcEPTForceKernel::execute(ContextImpl& context, bool includeFo
 std::vector<double> ReferenceCalcEPTForceKernel::getDescriptors(ContextImpl& context, ept::DescriptorLevel level) {
   State& s = *state_;
   s.set_positions(context);
-  const torch::Tensor rows = rethrow([&] { return s.evaluator->descriptors(level); });
+  const torch::Tensor rows = rethrow([&] {
+    ThreadScope threads(s.threads);
+    return s.evaluator->descriptors(level);
+  });
   return std::vector<double>(rows.data_ptr<double>(), rows.data_ptr<double>() + rows.numel());
 }
 

@@ -20,6 +20,11 @@ struct Batch {
   torch::Tensor shift;                        // [P, 3] Å
   torch::Tensor enveloped;                    // [P] 0/1
   torch::Tensor self_pair;                    // int64 [A] index of the pair (i, i)
+  // The pairs receiver by receiver: those of atom i are row_pairs[row_start[i] .. row_start[i + 1]), by sender.
+  // Every graph is symmetric: reverse_pair[p] is the pair (j, i) of p = (i, j). (ept/fused.h walks these.)
+  torch::Tensor row_start;     // int64 [A + 1]
+  torch::Tensor row_pairs;     // int64 [P]
+  torch::Tensor reverse_pair;  // int64 [P]
   // Global atoms: position = segment mean of (x + unwrap) over the segment's real atoms.
   torch::Tensor real_segment;   // int64 [R]
   torch::Tensor unwrap;         // [R, 3] Å

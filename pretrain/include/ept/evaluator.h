@@ -26,6 +26,8 @@ struct EvaluatorOptions {
   /// changed; pairs beyond the cutoff weigh zero, so results equal those of a fresh graph. A periodic box too small
   /// for cutoff + skin shrinks the skin used.
   double skin = 0.0;
+  /// The fused pair kernels (ept/fused.h) on the CPU; false runs the reference LibTorch ops (benchmarks compare).
+  bool fused = true;
 };
 
 class Evaluator {

@@ -23,6 +23,8 @@ class EmbeddingImpl : public torch::nn::Module {
   /// Returns {H, V}.
   std::pair<torch::Tensor, torch::Tensor> forward(const Batch& batch, const PairGeometry& geometry,
                                                   const torch::Tensor& pair_features);
+  /// Messages through ept/fused.h (evaluation only: differentiable once).
+  bool fused = false;
 
  private:
   ModelConfig config_;
@@ -40,6 +42,8 @@ class EquivariantAttentionImpl : public torch::nn::Module {
   /// Updates H and V in place of the residual stream: returns {H + ΔH, V + ΔV}.
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& H, const torch::Tensor& V, const Batch& batch,
                                                   const PairGeometry& geometry, const torch::Tensor& pair_features);
+  /// Logits, softmax and aggregation through ept/fused.h (evaluation only: differentiable once).
+  bool fused = false;
 
  private:
   ModelConfig config_;

@@ -22,6 +22,10 @@ class EPTModelImpl : public torch::nn::Module {
   /// `positions`: real atoms [R, 3] in Å, dtype of the model; forces by autograd need requires_grad on it.
   ModelOutput forward(const Batch& batch, const torch::Tensor& positions);
   const ModelConfig& config() const { return config_; }
+  /// Evaluation through the fused pair kernels of ept/fused.h (CPU; forces by autograd, no second derivatives)
+  /// instead of reference LibTorch ops; off by default, the Evaluator switches it on. Same results to rounding.
+  void set_fused(bool fused);
+  bool fused() const { return fused_; }
   /// Per-atom-type energy offsets e_Z [atom types] (kJ/mol) and the scale s of the energy head (kJ/mol): buffers,
   /// not parameters — energy finetuning fits them to the labels (least squares, force RMS) before it trains, and
   /// they stay fixed. A pretrained model has e = 0, s = 1.
@@ -37,6 +41,7 @@ class EPTModelImpl : public torch::nn::Module {
   EquivariantFeedForward force_head_{nullptr};
   torch::nn::Sequential energy_head_{nullptr};
   torch::Tensor energy_offset_, energy_scale_;
+  bool fused_ = false;
 };
 TORCH_MODULE(EPTModel);
 
