@@ -26,14 +26,15 @@ std::pair<torch::Tensor, torch::Tensor> EmbeddingImpl::forward(const Batch& b, c
                                                                const torch::Tensor& pair_features) {
   const int64_t d = config_.hidden;
   auto H = atom_(b.atom_type) + position_(b.position_code) + block_(b.block_type);
+  if (fused) {
+    const auto hidden = fused::edge_input(b, edge_receiver_(H), edge_sender_(H), edge_pair_(pair_features));
+    auto [message, V] = fused::messages(b, edge_out_(hidden), geo.weight, H, geo.vector, config_.message_norm);
+    return {node_mlp_->forward(torch::cat({H, message}, -1)), V};
+  }
   const auto Hj = H.index_select(0, b.sender);
   const auto first = edge_receiver_(H).index_select(0, b.receiver) + edge_sender_(H).index_select(0, b.sender) +
                      edge_pair_(pair_features);
   const auto ag = edge_out_(torch::silu(first));
-  if (fused) {
-    auto [message, V] = fused::messages(b, ag, geo.weight, H, geo.vector, config_.message_norm);
-    return {node_mlp_->forward(torch::cat({H, message}, -1)), V};
-  }
   const auto weight = (geo.weight / config_.message_norm).unsqueeze(-1);
   const auto a = ag.slice(-1, 0, d) * weight, g = ag.slice(-1, d, 2 * d) * weight;
   const auto message = torch::zeros_like(H).index_add(0, b.receiver, a * Hj);

@@ -6,11 +6,47 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "ept/error.h"
 
 namespace ept::fused {
+
+// The kernels, compiled for baseline x86-64 and, where GCC can target single functions, again for AVX2 + FMA;
+// EPT_KERNEL(name) picks the variant this processor runs.
+namespace kernels {
+constexpr int64_t kMaxHeads = 16;
+struct Rows {
+  const int64_t *start, *pairs, *reverse, *receiver, *sender;
+};
+template <typename T>
+struct Attention {
+  int64_t heads, dq, dh;
+  T scale;
+  const T *Q, *K, *C, *W, *Sv, *Vv;
+};
+namespace baseline {
+#include "fused_kernels.inc"
+}  // namespace baseline
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+namespace avx2 {
+#include "fused_kernels.inc"
+}  // namespace avx2
+#pragma GCC pop_options
+inline bool use_avx2() {
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return yes;
+}
+#define EPT_KERNEL(name) (kernels::use_avx2() ? kernels::avx2::name : kernels::baseline::name)
+#else
+#define EPT_KERNEL(name) kernels::baseline::name
+#endif
+}  // namespace kernels
+
 namespace {
 
 using torch::Tensor;
@@ -155,65 +191,96 @@ struct PairGeometryFn : torch::autograd::Function<PairGeometryFn> {
 };
 
 // ----------------------------------------------------------------------------------------------------------------
+// Kernels: the loops of fused_kernels.inc, per thread over a range of atoms.
+
+kernels::Rows kernel_rows(const Rows& r) { return {r.start, r.pairs, r.reverse, r.receiver, r.sender}; }
+
+// Runs body(begin, end) over the atoms [0, A) on LibTorch's intra-op threads.
+template <typename F>
+void over_atoms(int64_t A, const F& body) {
+  at::parallel_for(0, A, 8, body);
+}
+
+// ----------------------------------------------------------------------------------------------------------------
+// Edge input of the embedding.
+
+struct EdgeInputFn : torch::autograd::Function<EdgeInputFn> {
+  static variable_list forward(AutogradContext* ctx, Tensor R, Tensor S, Tensor E, std::vector<Tensor> rows) {
+    R = R.contiguous(), S = S.contiguous(), E = E.contiguous();
+    const int64_t A = R.size(0), d = R.size(1);
+    auto F = torch::empty_like(E);
+    const Rows r(rows);
+    AT_DISPATCH_FLOATING_TYPES(R.scalar_type(), "fused_edge_input", [&] {
+      const auto kr = kernel_rows(r);
+      over_atoms(A, [&](int64_t b, int64_t e) {
+        EPT_KERNEL(edge_input_forward<scalar_t>)(kr, d, R.data_ptr<scalar_t>(), S.data_ptr<scalar_t>(),
+                                                 E.data_ptr<scalar_t>(), F.data_ptr<scalar_t>(), b, e);
+      });
+    });
+    ctx->save_for_backward({F});
+    save_rows(ctx, rows);
+    return {torch::silu(F)};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    check_once_differentiable("edge input");
+    const Tensor F = ctx->get_saved_variables()[0];
+    const auto rows = saved_rows(ctx);
+    const Rows r(rows);
+    const Tensor gE = at::silu_backward(grads[0].contiguous(), F);  // ∂L/∂f = ∂L/∂E
+    const int64_t A = rows[0].size(0) - 1, d = F.size(1);
+    auto gR = torch::empty({A, d}, F.options()), gS = torch::empty({A, d}, F.options());
+    AT_DISPATCH_FLOATING_TYPES(F.scalar_type(), "fused_edge_input_backward", [&] {
+      const auto kr = kernel_rows(r);
+      over_atoms(A, [&](int64_t b, int64_t e) {
+        EPT_KERNEL(edge_input_backward_receivers<scalar_t>)(kr, d, gE.data_ptr<scalar_t>(), gR.data_ptr<scalar_t>(),
+                                                            b, e);
+      });
+      over_atoms(A, [&](int64_t b, int64_t e) {
+        EPT_KERNEL(edge_input_backward_senders<scalar_t>)(kr, d, gE.data_ptr<scalar_t>(), gS.data_ptr<scalar_t>(), b, e);
+      });
+    });
+    return {gR, gS, gE, Tensor()};
+  }
+};
+
+// ----------------------------------------------------------------------------------------------------------------
 // Attention.
+
+template <typename S>
+kernels::Attention<S> attention_args(const Tensor& q, const Tensor& k, const Tensor& c, const Tensor& w,
+                                     const Tensor& s, const Tensor& v, double scale) {
+  return {q.size(1), q.size(2), s.size(2), S(scale), q.data_ptr<S>(), k.data_ptr<S>(), c.data_ptr<S>(),
+          w.data_ptr<S>(), s.data_ptr<S>(), v.data_ptr<S>()};
+}
 
 struct AttentionFn : torch::autograd::Function<AttentionFn> {
   static variable_list forward(AutogradContext* ctx, Tensor q, Tensor k, Tensor c, Tensor w, Tensor s, Tensor v,
                                std::vector<Tensor> rows, double scale) {
     q = q.contiguous(), k = k.contiguous(), c = c.contiguous(), w = w.contiguous(), s = s.contiguous(),
     v = v.contiguous();
-    const int64_t A = q.size(0), H = q.size(1), dq = q.size(2), dh = s.size(2), P = c.size(0);
+    const int64_t A = q.size(0), H = q.size(1), dh = s.size(2), P = c.size(0);
+    if (H > kernels::kMaxHeads)
+      throw Error("fused attention takes at most " + std::to_string(kernels::kMaxHeads) + " heads, got " +
+                  std::to_string(H));
     auto so = torch::empty({A, H, dh}, s.options());
     auto vo = torch::empty({A, 3, H, dh}, s.options());
     auto beta = torch::empty({P, H}, s.options());  // e^{logit − max} / Σ w e^{…}: α = β · w
+    auto top = torch::empty({A, H}, s.options());   // each receiver's largest logit per head
     const Rows r(rows);
     AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "fused_attention", [&] {
-      const scalar_t *Q = q.data_ptr<scalar_t>(), *Kp = k.data_ptr<scalar_t>(), *C = c.data_ptr<scalar_t>(),
-                     *W = w.data_ptr<scalar_t>(), *Sv = s.data_ptr<scalar_t>(), *Vv = v.data_ptr<scalar_t>();
-      scalar_t *SO = so.data_ptr<scalar_t>(), *VO = vo.data_ptr<scalar_t>(), *B = beta.data_ptr<scalar_t>();
-      const scalar_t sc = scalar_t(scale);
-      at::parallel_for(0, A, 16, [&](int64_t begin, int64_t end) {
-        std::vector<scalar_t> logit;
-        for (int64_t i = begin; i < end; ++i) {
-          const int64_t n0 = r.start[i], n1 = r.start[i + 1];
-          logit.resize(n1 - n0);
-          std::fill(SO + i * H * dh, SO + (i + 1) * H * dh, scalar_t(0));
-          std::fill(VO + i * 3 * H * dh, VO + (i + 1) * 3 * H * dh, scalar_t(0));
-          for (int64_t m = 0; m < H; ++m) {
-            const scalar_t* qi = Q + (i * H + m) * dq;
-            scalar_t top = -std::numeric_limits<scalar_t>::infinity();
-            for (int64_t n = n0; n < n1; ++n) {
-              const int64_t p = r.pairs[n];
-              const scalar_t* kj = Kp + (r.sender[p] * H + m) * dq;
-              scalar_t dot = 0;
-              for (int64_t t = 0; t < dq; ++t) dot += qi[t] * kj[t];
-              logit[n - n0] = sc * dot + C[p];
-              top = std::max(top, logit[n - n0]);
-            }
-            scalar_t den = 0;
-            for (int64_t n = n0; n < n1; ++n) {
-              logit[n - n0] = std::exp(logit[n - n0] - top);
-              den += logit[n - n0] * W[r.pairs[n]];
-            }
-            scalar_t* so_i = SO + (i * H + m) * dh;
-            for (int64_t n = n0; n < n1; ++n) {
-              const int64_t p = r.pairs[n], j = r.sender[p];
-              const scalar_t b = logit[n - n0] / den, a = b * W[p];
-              B[p * H + m] = b;
-              if (a == scalar_t(0)) continue;
-              const scalar_t* sj = Sv + (j * H + m) * dh;
-              for (int64_t t = 0; t < dh; ++t) so_i[t] += a * sj[t];
-              for (int x = 0; x < 3; ++x) {
-                const scalar_t* vj = Vv + ((j * 3 + x) * H + m) * dh;
-                scalar_t* vo_i = VO + ((i * 3 + x) * H + m) * dh;
-                for (int64_t t = 0; t < dh; ++t) vo_i[t] += a * vj[t];
-              }
-            }
-          }
-        }
+      const auto kr = kernel_rows(r);
+      const auto args = attention_args<scalar_t>(q, k, c, w, s, v, scale);
+      over_atoms(A, [&](int64_t b, int64_t e) {
+        EPT_KERNEL(attention_logits<scalar_t>)(kr, args, beta.data_ptr<scalar_t>(), top.data_ptr<scalar_t>(), b, e);
+      });
+      beta.sub_(top.index_select(0, rows[3])).exp_();  // LibTorch's vectorised exp
+      over_atoms(A, [&](int64_t b, int64_t e) {
+        EPT_KERNEL(attention_aggregate<scalar_t>)(kr, args, beta.data_ptr<scalar_t>(), so.data_ptr<scalar_t>(),
+                                                  vo.data_ptr<scalar_t>(), b, e);
       });
     });
-    ctx->save_for_backward({q, k, w, s, v, beta});
+    ctx->save_for_backward({q, k, c, w, s, v, beta});
     save_rows(ctx, rows);
     ctx->saved_data["scale"] = scale;
     return {so, vo};
@@ -222,86 +289,29 @@ struct AttentionFn : torch::autograd::Function<AttentionFn> {
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     check_once_differentiable("attention");
     const auto saved = ctx->get_saved_variables();
-    const Tensor &q = saved[0], &k = saved[1], &w = saved[2], &s = saved[3], &v = saved[4], &beta = saved[5];
+    const Tensor &q = saved[0], &k = saved[1], &c = saved[2], &w = saved[3], &s = saved[4], &v = saved[5],
+                 &beta = saved[6];
     const auto rows = saved_rows(ctx);
     const Rows r(rows);
     const double scale = ctx->saved_data["scale"].toDouble();
     const Tensor gso = grads[0].contiguous(), gvo = grads[1].contiguous();
-    const int64_t A = q.size(0), H = q.size(1), dq = q.size(2), dh = s.size(2), P = w.size(0);
+    const int64_t A = q.size(0), H = q.size(1), P = w.size(0);
     auto gq = torch::empty_like(q), gk = torch::empty_like(k), gs = torch::empty_like(s), gv = torch::empty_like(v);
     auto gc = torch::empty({P}, w.options()), gw = torch::empty({P}, w.options());
     auto glogit = torch::empty({P, H}, w.options());
     AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "fused_attention_backward", [&] {
-      const scalar_t *Q = q.data_ptr<scalar_t>(), *Kp = k.data_ptr<scalar_t>(), *W = w.data_ptr<scalar_t>(),
-                     *Sv = s.data_ptr<scalar_t>(), *Vv = v.data_ptr<scalar_t>(), *B = beta.data_ptr<scalar_t>(),
-                     *GSO = gso.data_ptr<scalar_t>(), *GVO = gvo.data_ptr<scalar_t>();
-      scalar_t *GQ = gq.data_ptr<scalar_t>(), *GK = gk.data_ptr<scalar_t>(), *GS = gs.data_ptr<scalar_t>(),
-               *GV = gv.data_ptr<scalar_t>(), *GC = gc.data_ptr<scalar_t>(), *GW = gw.data_ptr<scalar_t>(),
-               *GL = glogit.data_ptr<scalar_t>();
-      const scalar_t sc = scalar_t(scale);
-      // Receivers: ∂L/∂α, the softmax's backward, ∂L/∂q, ∂L/∂c and ∂L/∂w.
-      at::parallel_for(0, A, 16, [&](int64_t begin, int64_t end) {
-        std::vector<scalar_t> da;
-        for (int64_t i = begin; i < end; ++i) {
-          const int64_t n0 = r.start[i], n1 = r.start[i + 1];
-          da.resize((n1 - n0) * H);
-          for (int64_t n = n0; n < n1; ++n) GC[r.pairs[n]] = 0, GW[r.pairs[n]] = 0;
-          for (int64_t m = 0; m < H; ++m) {
-            const scalar_t* gso_i = GSO + (i * H + m) * dh;
-            scalar_t mean = 0;  // Σ_j α_ij ∂L/∂α_ij
-            for (int64_t n = n0; n < n1; ++n) {
-              const int64_t p = r.pairs[n], j = r.sender[p];
-              const scalar_t* sj = Sv + (j * H + m) * dh;
-              scalar_t dot = 0;
-              for (int64_t t = 0; t < dh; ++t) dot += gso_i[t] * sj[t];
-              for (int x = 0; x < 3; ++x) {
-                const scalar_t* vj = Vv + ((j * 3 + x) * H + m) * dh;
-                const scalar_t* gvo_i = GVO + ((i * 3 + x) * H + m) * dh;
-                for (int64_t t = 0; t < dh; ++t) dot += gvo_i[t] * vj[t];
-              }
-              da[(n - n0) * H + m] = dot;
-              mean += B[p * H + m] * W[p] * dot;
-            }
-            scalar_t* gq_i = GQ + (i * H + m) * dq;
-            std::fill(gq_i, gq_i + dq, scalar_t(0));
-            for (int64_t n = n0; n < n1; ++n) {
-              const int64_t p = r.pairs[n];
-              const scalar_t centred = da[(n - n0) * H + m] - mean, b = B[p * H + m];
-              const scalar_t gl = b * W[p] * centred;
-              GL[p * H + m] = gl;
-              GC[p] += gl;
-              GW[p] += b * centred;
-              const scalar_t* kj = Kp + (r.sender[p] * H + m) * dq;
-              for (int64_t t = 0; t < dq; ++t) gq_i[t] += sc * gl * kj[t];
-            }
-          }
-        }
+      const auto kr = kernel_rows(r);
+      const auto args = attention_args<scalar_t>(q, k, c, w, s, v, scale);
+      const scalar_t *B = beta.data_ptr<scalar_t>(), *GSO = gso.data_ptr<scalar_t>(), *GVO = gvo.data_ptr<scalar_t>();
+      over_atoms(A, [&](int64_t b, int64_t e) {
+        EPT_KERNEL(attention_backward_receivers<scalar_t>)(kr, args, B, GSO, GVO, glogit.data_ptr<scalar_t>(),
+                                                           gc.data_ptr<scalar_t>(), gw.data_ptr<scalar_t>(),
+                                                           gq.data_ptr<scalar_t>(), b, e);
       });
-      // Senders: atom j collects over the pairs (i, j), reached as the reverses of its own pairs (j, i).
-      at::parallel_for(0, A, 16, [&](int64_t begin, int64_t end) {
-        for (int64_t j = begin; j < end; ++j) {
-          std::fill(GK + j * H * dq, GK + (j + 1) * H * dq, scalar_t(0));
-          std::fill(GS + j * H * dh, GS + (j + 1) * H * dh, scalar_t(0));
-          std::fill(GV + j * 3 * H * dh, GV + (j + 1) * 3 * H * dh, scalar_t(0));
-          for (int64_t n = r.start[j]; n < r.start[j + 1]; ++n) {
-            const int64_t p = r.pairs[n], back = r.reverse[p], i = r.sender[p];  // back = (i, j)
-            for (int64_t m = 0; m < H; ++m) {
-              const scalar_t gl = sc * GL[back * H + m], a = B[back * H + m] * W[back];
-              const scalar_t* qi = Q + (i * H + m) * dq;
-              scalar_t* gk_j = GK + (j * H + m) * dq;
-              for (int64_t t = 0; t < dq; ++t) gk_j[t] += gl * qi[t];
-              if (a == scalar_t(0)) continue;
-              const scalar_t* gso_i = GSO + (i * H + m) * dh;
-              scalar_t* gs_j = GS + (j * H + m) * dh;
-              for (int64_t t = 0; t < dh; ++t) gs_j[t] += a * gso_i[t];
-              for (int x = 0; x < 3; ++x) {
-                const scalar_t* gvo_i = GVO + ((i * 3 + x) * H + m) * dh;
-                scalar_t* gv_j = GV + ((j * 3 + x) * H + m) * dh;
-                for (int64_t t = 0; t < dh; ++t) gv_j[t] += a * gvo_i[t];
-              }
-            }
-          }
-        }
+      over_atoms(A, [&](int64_t b, int64_t e) {
+        EPT_KERNEL(attention_backward_senders<scalar_t>)(kr, args, B, GSO, GVO, glogit.data_ptr<scalar_t>(),
+                                                         gk.data_ptr<scalar_t>(), gs.data_ptr<scalar_t>(),
+                                                         gv.data_ptr<scalar_t>(), b, e);
       });
     });
     return {gq, gk, gc, gw, gs, gv, Tensor(), Tensor()};
@@ -314,34 +324,18 @@ struct AttentionFn : torch::autograd::Function<AttentionFn> {
 struct MessagesFn : torch::autograd::Function<MessagesFn> {
   static variable_list forward(AutogradContext* ctx, Tensor ag, Tensor w, Tensor h, Tensor rvec,
                                std::vector<Tensor> rows, double norm, int64_t num_real) {
-    ag = ag.contiguous(), w = w.contiguous(), h = h.contiguous(), rvec = rvec.contiguous();
+    ag = ag.contiguous(), h = h.contiguous(), rvec = rvec.contiguous();
+    w = (w / norm).contiguous();  // the pair weight with the message norm folded in
     const int64_t A = h.size(0), d = h.size(1);
     auto message = torch::empty({A, d}, h.options());
     auto V = torch::empty({A, 3, d}, h.options());
     const Rows r(rows);
     AT_DISPATCH_FLOATING_TYPES(h.scalar_type(), "fused_messages", [&] {
-      const scalar_t *AG = ag.data_ptr<scalar_t>(), *W = w.data_ptr<scalar_t>(), *Hp = h.data_ptr<scalar_t>(),
-                     *R = rvec.data_ptr<scalar_t>();
-      scalar_t *M = message.data_ptr<scalar_t>(), *Vp = V.data_ptr<scalar_t>();
-      const scalar_t inv = scalar_t(1.0 / norm);
-      parallel_rows(A, 16, [&](int64_t i) {
-        scalar_t* m_i = M + i * d;
-        scalar_t* v_i = Vp + i * 3 * d;
-        std::fill(m_i, m_i + d, scalar_t(0));
-        std::fill(v_i, v_i + 3 * d, scalar_t(0));
-        const bool real = i < num_real;
-        for (int64_t n = r.start[i]; n < r.start[i + 1]; ++n) {
-          const int64_t p = r.pairs[n], j = r.sender[p];
-          const scalar_t ww = W[p] * inv;
-          if (ww == scalar_t(0)) continue;
-          const scalar_t *a = AG + p * 2 * d, *g = a + d, *hj = Hp + j * d;
-          for (int64_t t = 0; t < d; ++t) m_i[t] += ww * a[t] * hj[t];
-          if (!real) continue;
-          for (int x = 0; x < 3; ++x) {
-            const scalar_t rx = ww * R[3 * p + x];
-            for (int64_t t = 0; t < d; ++t) v_i[x * d + t] += rx * g[t];
-          }
-        }
+      const auto kr = kernel_rows(r);
+      over_atoms(A, [&](int64_t b, int64_t e) {
+        EPT_KERNEL(messages_forward<scalar_t>)(kr, d, num_real, ag.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(),
+                                               h.data_ptr<scalar_t>(), rvec.data_ptr<scalar_t>(),
+                                               message.data_ptr<scalar_t>(), V.data_ptr<scalar_t>(), b, e);
       });
     });
     ctx->save_for_backward({ag, w, h, rvec});
@@ -364,53 +358,20 @@ struct MessagesFn : torch::autograd::Function<MessagesFn> {
     auto gag = torch::empty_like(ag), gw = torch::empty_like(w), gh = torch::empty_like(h),
          gr = torch::empty_like(rvec);
     AT_DISPATCH_FLOATING_TYPES(h.scalar_type(), "fused_messages_backward", [&] {
-      const scalar_t *AG = ag.data_ptr<scalar_t>(), *W = w.data_ptr<scalar_t>(), *Hp = h.data_ptr<scalar_t>(),
-                     *R = rvec.data_ptr<scalar_t>(), *GM = gm.data_ptr<scalar_t>(), *GV = gV.data_ptr<scalar_t>();
-      scalar_t *GAG = gag.data_ptr<scalar_t>(), *GW = gw.data_ptr<scalar_t>(), *GH = gh.data_ptr<scalar_t>(),
-               *GR = gr.data_ptr<scalar_t>();
-      const scalar_t inv = scalar_t(1.0 / norm);
-      parallel_rows(A, 16, [&](int64_t i) {
-        const scalar_t *gm_i = GM + i * d, *gv_i = GV + i * 3 * d;
-        const bool real = i < num_real;
-        for (int64_t n = r.start[i]; n < r.start[i + 1]; ++n) {
-          const int64_t p = r.pairs[n], j = r.sender[p];
-          const scalar_t ww = W[p] * inv;
-          const scalar_t *a = AG + p * 2 * d, *g = a + d, *hj = Hp + j * d, *rp = R + 3 * p;
-          scalar_t *ga = GAG + p * 2 * d, *gg = ga + d;
-          scalar_t dw = 0, dr[3] = {0, 0, 0};
-          for (int64_t t = 0; t < d; ++t) {
-            const scalar_t ah = gm_i[t] * hj[t];
-            ga[t] = ww * ah;
-            dw += a[t] * ah;
-          }
-          if (real) {
-            for (int64_t t = 0; t < d; ++t) {
-              const scalar_t gvr = rp[0] * gv_i[t] + rp[1] * gv_i[d + t] + rp[2] * gv_i[2 * d + t];
-              gg[t] = ww * gvr;
-              dw += g[t] * gvr;
-              for (int x = 0; x < 3; ++x) dr[x] += g[t] * gv_i[x * d + t];
-            }
-          } else {
-            std::fill(gg, gg + d, scalar_t(0));
-          }
-          GW[p] = dw * inv;
-          for (int x = 0; x < 3; ++x) GR[3 * p + x] = ww * dr[x];
-        }
+      const auto kr = kernel_rows(r);
+      const scalar_t *AG = ag.data_ptr<scalar_t>(), *W = w.data_ptr<scalar_t>(), *GM = gm.data_ptr<scalar_t>();
+      over_atoms(A, [&](int64_t b, int64_t e) {
+        EPT_KERNEL(messages_backward_pairs<scalar_t>)(kr, d, num_real, AG, W, h.data_ptr<scalar_t>(),
+                                                      rvec.data_ptr<scalar_t>(), GM, gV.data_ptr<scalar_t>(),
+                                                      gag.data_ptr<scalar_t>(), gw.data_ptr<scalar_t>(),
+                                                      gr.data_ptr<scalar_t>(), b, e);
       });
-      // ∂L/∂H_j = Σ_i a_ij ⊙ ∂L/∂message_i over the pairs (i, j): the reverses of j's own pairs.
-      parallel_rows(A, 16, [&](int64_t j) {
-        scalar_t* gh_j = GH + j * d;
-        std::fill(gh_j, gh_j + d, scalar_t(0));
-        for (int64_t n = r.start[j]; n < r.start[j + 1]; ++n) {
-          const int64_t p = r.pairs[n], back = r.reverse[p], i = r.sender[p];
-          const scalar_t ww = W[back] * inv;
-          if (ww == scalar_t(0)) continue;
-          const scalar_t *a = AG + back * 2 * d, *gm_i = GM + i * d;
-          for (int64_t t = 0; t < d; ++t) gh_j[t] += ww * a[t] * gm_i[t];
-        }
+      over_atoms(A, [&](int64_t b, int64_t e) {
+        EPT_KERNEL(messages_backward_senders<scalar_t>)(kr, d, AG, W, GM, gh.data_ptr<scalar_t>(), b, e);
       });
     });
-    return {gag, gw, gh, gr, Tensor(), Tensor(), Tensor()};
+    // w entered divided by the norm.
+    return {gag, gw / norm, gh, gr, Tensor(), Tensor(), Tensor()};
   }
 };
 
@@ -434,6 +395,11 @@ std::pair<torch::Tensor, torch::Tensor> attention(const Batch& batch, const torc
   check_cpu(q, "the query tensor");
   const auto out = AttentionFn::apply(q, k, c, w, s, v, row_tensors(batch), scale);
   return {out[0], out[1]};
+}
+
+torch::Tensor edge_input(const Batch& batch, const torch::Tensor& R, const torch::Tensor& S, const torch::Tensor& E) {
+  check_cpu(R, "the receiver projection");
+  return EdgeInputFn::apply(R, S, E, row_tensors(batch))[0];
 }
 
 std::pair<torch::Tensor, torch::Tensor> messages(const Batch& batch, const torch::Tensor& ag, const torch::Tensor& w,

@@ -26,6 +26,10 @@ std::pair<torch::Tensor, torch::Tensor> attention(const Batch& batch, const torc
                                                   const torch::Tensor& c, const torch::Tensor& w,
                                                   const torch::Tensor& s, const torch::Tensor& v, double scale);
 
+/// The hidden layer of the embedding's edge MLP: y_ij = silu(R_i + S_j + E_ij) for every pair (i, j).
+/// R, S: [A, d] (the receiver and sender projections); E: [P, d] (the pair-feature projection). Returns [P, d].
+torch::Tensor edge_input(const Batch& batch, const torch::Tensor& R, const torch::Tensor& S, const torch::Tensor& E);
+
 /// The embedding's messages. Per pair, a = ag[:, :d] · w / norm and g = ag[:, d:] · w / norm;
 ///   message_i = Σ_j a_ij ⊙ H_j,   V_i = Σ_j r_ij ⊗ g_ij (zero for global atoms).
 /// ag: [P, 2d]; w: [P]; H: [A, d]; r: [P, 3]. Returns {message [A, d], V [A, 3, d]}.
