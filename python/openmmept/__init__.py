@@ -12,6 +12,9 @@ Importing openmmept loads the plugin's kernels into OpenMM, and makes ``System.g
 ``System.getForces``), ``CustomCVForce.getCollectiveVariable``, ``XmlSerializer.deserialize`` and
 ``XmlSerializer.clone`` return an :class:`EPTForce` for an EPTForce, not a bare
 ``openmm.Force``: SWIG only knows the Force classes OpenMM itself was built with.
+
+The same network in plain PyTorch is :mod:`openmmept.torch_model` (``openmmept.EPTModel`` and
+``openmmept.create_python_force`` name it too); it is imported, with torch, only when first used.
 """
 import functools
 import os
@@ -83,6 +86,17 @@ def model_path(name: str) -> str:
     if name not in shipped:
         raise ValueError(f"no shipped model '{name}'; the shipped models are {', '.join(shipped) or 'none'}")
     return str(_MODELS / name / "model.ept")
+
+
+_TORCH_MODEL_NAMES = ("EPTModel", "create_python_force")
+
+
+def __getattr__(name):
+    # The PyTorch model on first use only: importing torch takes seconds.
+    if name in _TORCH_MODEL_NAMES:
+        from . import torch_model
+        return getattr(torch_model, name)
+    raise AttributeError(f"module 'openmmept' has no attribute '{name}'")
 
 
 __all__ = ["Describer", "DescriptorLevel", "DescriptorReporter", "EPTForce", "EPTPotential", "OutputMode",
