@@ -7,8 +7,9 @@ constraints, link atoms, ``lambda_interpolate``) build the Systems; this file on
 Arguments, to ``MLPotential(...)`` or to ``createSystem``/``createMixedSystem`` (which take precedence):
 ``modelPath`` (checkpoint; default the shipped model), ``outputMode`` ("energy", conservative, or "direct", the
 denoising force head, which conserves nothing), ``energyScale`` (multiplies the model's energy), ``precision``
-("float32" or "float64"), ``threads`` (LibTorch threads; process-wide, see EPTForce.setProperty) and
-``neighborSkin`` (nm).
+("float32" or "float64"), ``threads`` (LibTorch threads for this force's evaluations, set for each one and
+restored after; 0 leaves LibTorch's count), ``neighborSkin`` (nm) and ``implementation`` ("fused", the default
+pair kernels, or "reference", plain LibTorch ops: same results to rounding, slower).
 """
 import warnings
 from typing import Iterable, Optional

@@ -207,6 +207,44 @@ def test_two_contexts_from_one_system_run_side_by_side(model_path, peptide, plat
         assert energies[0] == energies[1]
 
 
+def test_threads_belong_to_the_context_and_leave_the_process_setting_alone(model_path, peptide, platform):
+    torch = pytest.importorskip("torch")  # the same LibTorch as the plugin's, so its thread count is the plugin's
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        results = []
+        for threads in ("1", "2", "0"):
+            force = openmmept.EPTPotential(model_path, threads=int(threads)).createForce(peptide.topology)
+            system = openmm.System()
+            for atom in peptide.topology.atoms():
+                system.addParticle(atom.element.mass)
+            system.addForce(force)
+            results.append(energy_forces(context_for(system, platform), peptide.positions))
+            assert torch.get_num_threads() == 2, f"a Context with threads={threads} changed the process's count"
+        for energy, forces in results[1:]:
+            assert energy == pytest.approx(results[0][0], rel=1e-6)
+            assert np.abs(forces - results[0][1]).max() <= 1e-4 * np.abs(results[0][1]).max()
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_fused_and_reference_implementations_agree(model_path, peptide, platform):
+    results = {}
+    for implementation in ("fused", "reference"):
+        force = openmmept.EPTPotential(model_path, precision="float64",
+                                       implementation=implementation).createForce(peptide.topology)
+        system = openmm.System()
+        for atom in peptide.topology.atoms():
+            system.addParticle(atom.element.mass)
+        system.addForce(force)
+        results[implementation] = energy_forces(context_for(system, platform), peptide.positions)
+    (e_fused, f_fused), (e_ref, f_ref) = results["fused"], results["reference"]
+    assert e_fused == pytest.approx(e_ref, rel=1e-10)
+    assert np.abs(f_fused - f_ref).max() <= 1e-10 * np.abs(f_ref).max()
+    with pytest.raises(openmm.OpenMMException, match="fused or reference"):
+        force.setProperty("implementation", "fast")
+
+
 def test_bad_input_gives_named_errors(model_path, peptide, platform, tmp_path):
     with pytest.raises(openmm.OpenMMException, match="missing.ept"):
         openmmept.EPTForce(str(tmp_path / "missing.ept"))
