@@ -85,15 +85,15 @@ void Evaluator::keep(const ModelOutput& out) {
   output_ = ModelOutput();
   output_.scalars = out.scalars.detach();
   output_.vectors = out.vectors.detach();
-  output_.force = out.force.detach();
+  output_.force = out.force.defined() ? out.force.detach() : torch::Tensor();
   output_.energy = out.energy.detach();
   have_output_ = true;
 }
 
-const ModelOutput& Evaluator::forward() {
-  if (!have_output_) {
+const ModelOutput& Evaluator::forward(bool force_head) {
+  if (!have_output_ || (force_head && !output_.force.defined())) {
     torch::NoGradGuard no_grad;
-    keep(model_->forward(batch_, position_tensor()));
+    keep(model_->forward(batch_, position_tensor(), force_head));
   }
   return output_;
 }
@@ -105,12 +105,12 @@ EnergyForces Evaluator::compute(OutputMode mode, bool with_forces) {
     auto x = position_tensor();
     x.set_requires_grad(true);
     torch::AutoGradMode grad_mode(true);
-    const ModelOutput out = model_->forward(batch_, x);
+    const ModelOutput out = model_->forward(batch_, x, /*force_head=*/false);
     const auto energy = out.energy.sum();
     f = -torch::autograd::grad({energy}, {x})[0];
     keep(out);
   } else {
-    const ModelOutput& out = forward();
+    const ModelOutput& out = forward(/*force_head=*/mode == OutputMode::Direct && with_forces);
     if (with_forces) f = out.force;
   }
   result.energy = output_.energy.sum().item<double>();
@@ -124,7 +124,7 @@ EnergyForces Evaluator::compute(OutputMode mode, bool with_forces) {
 }
 
 torch::Tensor Evaluator::descriptors(DescriptorLevel level) {
-  const ModelOutput& out = forward();
+  const ModelOutput& out = forward(/*force_head=*/false);
   return ept::descriptors(out, batch_, level, model_->config().vector_eps).to(torch::kCPU, torch::kFloat64).contiguous();
 }
 

@@ -28,7 +28,7 @@ std::pair<torch::Tensor, torch::Tensor> energy_and_forces(EPTModel& model, const
                                                           const torch::Tensor& positions, bool create_graph) {
   torch::AutoGradMode enabled(true);
   const auto x = positions.detach().requires_grad_(true);
-  const auto energy = model->forward(batch, x).energy;
+  const auto energy = model->forward(batch, x, /*force_head=*/false).energy;
   const auto gradient = torch::autograd::grad({energy.sum()}, {x}, {}, /*retain_graph=*/create_graph, create_graph)[0];
   return {create_graph ? energy : energy.detach(), create_graph ? -gradient : -gradient.detach()};
 }

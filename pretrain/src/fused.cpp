@@ -2,6 +2,7 @@
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <torch/autograd.h>
 
 #include <algorithm>
@@ -103,6 +104,7 @@ inline void envelope_and_slope(S s, S& u, S& du) {
 struct PairGeometryFn : torch::autograd::Function<PairGeometryFn> {
   static variable_list forward(AutogradContext* ctx, Tensor positions, Tensor shift, Tensor enveloped,
                                std::vector<Tensor> rows, double cutoff, int64_t K) {
+    RECORD_FUNCTION("ept::fused::pair_geometry", std::vector<c10::IValue>());  // named in profiles
     positions = positions.contiguous();
     const int64_t P = shift.size(0);
     auto vector = torch::empty({P, 3}, positions.options());
@@ -206,6 +208,7 @@ void over_atoms(int64_t A, const F& body) {
 
 struct EdgeInputFn : torch::autograd::Function<EdgeInputFn> {
   static variable_list forward(AutogradContext* ctx, Tensor R, Tensor S, Tensor E, std::vector<Tensor> rows) {
+    RECORD_FUNCTION("ept::fused::edge_input", std::vector<c10::IValue>());  // named in profiles
     R = R.contiguous(), S = S.contiguous(), E = E.contiguous();
     const int64_t A = R.size(0), d = R.size(1);
     auto F = torch::empty_like(E);
@@ -257,6 +260,7 @@ kernels::Attention<S> attention_args(const Tensor& q, const Tensor& k, const Ten
 struct AttentionFn : torch::autograd::Function<AttentionFn> {
   static variable_list forward(AutogradContext* ctx, Tensor q, Tensor k, Tensor c, Tensor w, Tensor s, Tensor v,
                                std::vector<Tensor> rows, double scale) {
+    RECORD_FUNCTION("ept::fused::attention", std::vector<c10::IValue>());  // named in profiles
     q = q.contiguous(), k = k.contiguous(), c = c.contiguous(), w = w.contiguous(), s = s.contiguous(),
     v = v.contiguous();
     const int64_t A = q.size(0), H = q.size(1), dh = s.size(2), P = c.size(0);
@@ -324,6 +328,7 @@ struct AttentionFn : torch::autograd::Function<AttentionFn> {
 struct MessagesFn : torch::autograd::Function<MessagesFn> {
   static variable_list forward(AutogradContext* ctx, Tensor ag, Tensor w, Tensor h, Tensor rvec,
                                std::vector<Tensor> rows, double norm, int64_t num_real) {
+    RECORD_FUNCTION("ept::fused::messages", std::vector<c10::IValue>());  // named in profiles
     ag = ag.contiguous(), h = h.contiguous(), rvec = rvec.contiguous();
     w = (w / norm).contiguous();  // the pair weight with the message norm folded in
     const int64_t A = h.size(0), d = h.size(1);

@@ -32,7 +32,7 @@ void EPTModelImpl::set_fused(bool fused) {
   for (int64_t l = 0; l < config_.layers; ++l) attention_[l]->as<EquivariantAttention>()->fused = fused;
 }
 
-ModelOutput EPTModelImpl::forward(const Batch& b, const torch::Tensor& positions) {
+ModelOutput EPTModelImpl::forward(const Batch& b, const torch::Tensor& positions, bool force_head) {
   const auto x = all_positions(b, positions);
   const auto geo = fused_ ? fused::pair_geometry(b, x, config_.cutoff, config_.radial)
                           : pair_geometry(b, x, config_.cutoff, config_.radial);
@@ -47,8 +47,10 @@ ModelOutput EPTModelImpl::forward(const Batch& b, const torch::Tensor& positions
   ModelOutput out;
   out.scalars = final_norm_(H);
   out.vectors = V;
-  const auto unit = V / (vector_norm(V, config_.vector_eps).unsqueeze(1) + config_.vector_eps);
-  out.force = force_head_(out.scalars, unit).second.squeeze(-1).slice(0, 0, b.num_real);
+  if (force_head) {
+    const auto unit = V / (vector_norm(V, config_.vector_eps).unsqueeze(1) + config_.vector_eps);
+    out.force = force_head_(out.scalars, unit).second.squeeze(-1).slice(0, 0, b.num_real);
+  }
   out.block_embedding = torch::zeros({b.num_blocks, config_.hidden}, H.options())
                             .index_add(0, b.atom_block, out.scalars) /
                         b.block_size.sqrt().unsqueeze(-1);

@@ -42,8 +42,8 @@ class Evaluator {
 
   /// Energy and, if asked, forces at the positions set.
   EnergyForces compute(OutputMode mode, bool with_forces = true);
-  /// A forward pass without gradients (reused while positions are unchanged).
-  const ModelOutput& forward();
+  /// A forward pass without gradients (reused while positions are unchanged); the direct force head only if asked.
+  const ModelOutput& forward(bool force_head = true);
   /// Descriptor rows at `level` ([rows, 2·d], float64, CPU), from the last forward pass at these positions.
   torch::Tensor descriptors(DescriptorLevel level);
 

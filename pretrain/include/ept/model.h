@@ -11,7 +11,7 @@ namespace ept {
 struct ModelOutput {
   torch::Tensor scalars;          // [A, d]    per-atom invariant features h (after the final layer norm)
   torch::Tensor vectors;          // [A, 3, d] per-atom equivariant features V
-  torch::Tensor force;            // [R, 3]    direct per-atom force head (denoising), real atoms only
+  torch::Tensor force;            // [R, 3]    direct per-atom force head (denoising), real atoms only (if asked)
   torch::Tensor block_embedding;  // [blocks, d] z_b = Σ_{i∈b} h_i / √n_b (real blocks, then global blocks)
   torch::Tensor energy;           // [complexes] E = s · Σ_{real blocks} MLP(z_b) + Σ_{real atoms} e_{Z_i}, kJ/mol
 };
@@ -20,7 +20,8 @@ class EPTModelImpl : public torch::nn::Module {
  public:
   explicit EPTModelImpl(const ModelConfig& config);
   /// `positions`: real atoms [R, 3] in Å, dtype of the model; forces by autograd need requires_grad on it.
-  ModelOutput forward(const Batch& batch, const torch::Tensor& positions);
+  /// Without `force_head`, ModelOutput::force is left undefined (energies and descriptors do not need it).
+  ModelOutput forward(const Batch& batch, const torch::Tensor& positions, bool force_head = true);
   const ModelConfig& config() const { return config_; }
   /// Evaluation through the fused pair kernels of ept/fused.h (CPU; forces by autograd, no second derivatives)
   /// instead of reference LibTorch ops; off by default, the Evaluator switches it on. Same results to rounding.
