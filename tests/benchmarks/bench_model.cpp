@@ -2,6 +2,7 @@
 //   ept_bench_model ATOMS sparse|dense [REPEATS] [forward|reference]
 // With `forward`, only the gradient-free forward pass runs (for sizes whose backward pass exceeds memory); with
 // `reference`, the evaluation runs the reference LibTorch ops instead of the fused pair kernels (ept/fused.h).
+// EPT_BENCH_CONFIG='{"hidden": 128, "layers": 4, ...}' sets model sizes (config.json keys; default: the defaults).
 // Prints one line: atoms, mode, pairs, graph ms, forward ms, forward+backward ms, peak RSS growth (MB).
 // Run one configuration per process (model_scaling.sh does) so that the peak RSS belongs to it alone.
 #include <sys/resource.h>
@@ -90,7 +91,8 @@ int main(int argc, char** argv) {
   const bool with_backward = variant != "forward";
   torch::set_num_threads(1);
   ept::tune_allocator();
-  ept::ModelConfig config;  // the default sizes
+  const char* sizes = std::getenv("EPT_BENCH_CONFIG");
+  ept::ModelConfig config = sizes ? ept::ModelConfig::from_json(sizes) : ept::ModelConfig();
   config.attention = mode == "dense" ? ept::AttentionMode::Dense : ept::AttentionMode::Sparse;
   torch::manual_seed(0);
   ept::EPTModel model(config);
