@@ -28,7 +28,8 @@ Systems (built on the spot, the same in every row; nothing is downloaded):
 
 What a row measures. Every row runs in a subprocess of its own (pinned to CPUs 0..N-1 with taskset for N
 threads, under a timeout and an address-space cap, with an empty TMPDIR of its own, so torch.compile's cache is
-cold in every row), so rows cannot disturb one another and a row that crashes, runs out of memory or times out is
+cold in every row, and the malloc settings of `EPT_MALLOC_TUNING=1`, applied by the row itself whatever its
+route), so rows cannot disturb one another and a row that crashes, runs out of memory or times out is
 reported as such. The ML force sits alone in force group 1; one evaluation is
 Context.getState(energy + forces, group 1) after the positions were moved by up to 1e-4 nm (fresh noise about the
 starting structure each call, so no result is reused; EPTForce keeps its neighbour list through such moves, as it
@@ -55,6 +56,7 @@ atomically after every row, so an interrupted run keeps what it measured). Times
 are indicative only.
 """
 import argparse
+import ctypes
 import json
 import os
 import re
@@ -447,8 +449,20 @@ def run_row(route, system_name, threads, args):
     return row
 
 
+def keep_freed_memory():
+    """The malloc settings of ept/allocator.h (EPT_MALLOC_TUNING=1) for this row's process, whatever its route:
+    tensors up to 2 GiB from the heap, freed memory never handed back to the kernel. Without them glibc maps and
+    unmaps every large tensor and the kernel zeroes its pages again at every evaluation, for every route alike."""
+    libc = ctypes.CDLL("libc.so.6")
+    m_top_pad, m_trim_threshold, m_mmap_threshold = -2, -1, -3  # <malloc.h>
+    return (libc.mallopt(m_mmap_threshold, 2**31 - 1) == 1 and libc.mallopt(m_trim_threshold, -1) == 1
+            and libc.mallopt(m_top_pad, 256 << 20) == 1)
+
+
 def child_main(args):
     route, system_name, threads = args.row[0], args.row[1], int(args.row[2])
+    if not keep_freed_memory():
+        print("md_routes: glibc refused the malloc settings; rows run with its defaults", file=sys.stderr)
     try:
         row = run_row(route, system_name, threads, args)
     except MemoryError:
