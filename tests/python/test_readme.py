@@ -19,6 +19,21 @@ def test_readme_openmm_script_runs():
     assert forces == 2 and particles > 31  # EPT and the CM motion remover; the peptide plus a link atom
 
 
+def test_readme_pytorch_snippet_runs():
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("**The same model in PyTorch.**"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    prelude = ("import numpy as np\nimport openmm.unit as unit\nfrom openmmept import testsystems\n"
+               "topology, positions = testsystems.alanine_dipeptide()\n"
+               "positions_angstrom = np.array(positions.value_in_unit(unit.angstrom))\n")
+    code = prelude + code + ("\nassert tuple(rows.shape) == (force.getNumDescriptorRows(openmmept.DescriptorLevel.Block),"
+                             " force.getNumDescriptorColumns())\nprint(float(energy), tuple(forces.shape))\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                            env={**os.environ})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[1:] == ["(22,", "3)"], result.stdout
+
+
 def test_every_test_the_bad_input_matrix_names_exists():
     text = (ROOT / "README.md").read_text()
     section = text[text.index("## Bad input"):text.index("## Benchmarks")].splitlines()
