@@ -58,9 +58,8 @@ def box_nm(topology):
     return None if box is None else np.array(box.value_in_unit(unit.nanometer))
 
 
-def library(model, topology, x_nm, atoms, precision):
-    """EPTForce (Reference) on ``atoms``: energy, forces on the ML atoms (kJ/mol/Å), descriptors per level."""
-    force = openmmept.EPTPotential(model, precision=precision).createForce(topology, atoms)
+def context_with(force, topology, x_nm):
+    """A Reference Context of ``force`` alone, at positions ``x_nm``."""
     system = openmm.System()
     for _ in range(topology.getNumAtoms()):
         system.addParticle(1.0)
@@ -69,9 +68,22 @@ def library(model, topology, x_nm, atoms, precision):
     system.addForce(force)
     context = openmm.Context(system, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("Reference"))
     context.setPositions(x_nm)
+    return context
+
+
+def energy_forces(context):
+    """kJ/mol and kJ/mol/nm."""
     state = context.getState(getEnergy=True, getForces=True)
-    energy = state.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
-    forces = state.getForces(asNumpy=True).value_in_unit(unit.kilojoule_per_mole / unit.nanometer) / 10.0
+    return (state.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole),
+            state.getForces(asNumpy=True).value_in_unit(unit.kilojoule_per_mole / unit.nanometer))
+
+
+def library(model, topology, x_nm, atoms, precision):
+    """EPTForce (Reference) on ``atoms``: energy, forces on the ML atoms (kJ/mol/Å), descriptors per level."""
+    force = openmmept.EPTPotential(model, precision=precision).createForce(topology, atoms)
+    context = context_with(force, topology, x_nm)
+    energy, forces = energy_forces(context)
+    forces = forces / 10.0
     rows = {level: openmmept.descriptors_in_context(force, context, level) for level in LEVELS}
     ml = list(range(topology.getNumAtoms())) if atoms is None else atoms
     return energy, forces[ml], rows
@@ -138,17 +150,7 @@ def test_forces_are_finite_differences_of_the_energy(ala):
 
 
 def in_context(force, topology, x_nm):
-    system = openmm.System()
-    for _ in range(topology.getNumAtoms()):
-        system.addParticle(1.0)
-    if topology.getPeriodicBoxVectors() is not None:
-        system.setDefaultPeriodicBoxVectors(*topology.getPeriodicBoxVectors())
-    system.addForce(force)
-    context = openmm.Context(system, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("Reference"))
-    context.setPositions(x_nm)
-    state = context.getState(getEnergy=True, getForces=True)
-    return (state.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole),
-            state.getForces(asNumpy=True).value_in_unit(unit.kilojoule_per_mole / unit.nanometer))
+    return energy_forces(context_with(force, topology, x_nm))
 
 
 @pytest.mark.parametrize("case", ["alanine-dipeptide", "ml-subset", "water-box"])
