@@ -55,12 +55,11 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 // Pairs of receiver i: row_pairs[row_start[i] .. row_start[i+1]); reverse[p] is the pair (j, i) of p = (i, j).
-struct Rows {
-  const int64_t *start, *pairs, *reverse, *receiver, *sender;
-  explicit Rows(const std::vector<Tensor>& t)
-      : start(t[0].data_ptr<int64_t>()), pairs(t[1].data_ptr<int64_t>()), reverse(t[2].data_ptr<int64_t>()),
-        receiver(t[3].data_ptr<int64_t>()), sender(t[4].data_ptr<int64_t>()) {}
-};
+using kernels::Rows;
+Rows rows_of(const std::vector<Tensor>& t) {
+  return {t[0].data_ptr<int64_t>(), t[1].data_ptr<int64_t>(), t[2].data_ptr<int64_t>(), t[3].data_ptr<int64_t>(),
+          t[4].data_ptr<int64_t>()};
+}
 std::vector<Tensor> row_tensors(const Batch& b) {
   if (!b.row_start.defined()) throw Error("fused evaluation needs a batch made by make_batch (no pair rows)");
   return {b.row_start, b.row_pairs, b.reverse_pair, b.receiver, b.sender};
@@ -111,7 +110,7 @@ struct PairGeometryFn : torch::autograd::Function<PairGeometryFn> {
     auto distance = torch::empty({P}, positions.options());
     auto basis = torch::empty({P, K}, positions.options());
     auto weight = torch::empty({P}, positions.options());
-    const Rows r(rows);
+    const Rows r = rows_of(rows);
     AT_DISPATCH_FLOATING_TYPES(positions.scalar_type(), "fused_pair_geometry", [&] {
       const scalar_t *x = positions.data_ptr<scalar_t>(), *sh = shift.data_ptr<scalar_t>(),
                      *env = enveloped.data_ptr<scalar_t>();
@@ -150,7 +149,7 @@ struct PairGeometryFn : torch::autograd::Function<PairGeometryFn> {
     const auto saved = ctx->get_saved_variables();
     const Tensor &vector = saved[0], &distance = saved[1], &enveloped = saved[2];
     const auto rows = saved_rows(ctx);
-    const Rows r(rows);
+    const Rows r = rows_of(rows);
     const double cutoff = ctx->saved_data["cutoff"].toDouble();
     const int64_t K = ctx->saved_data["K"].toInt(), P = vector.size(0), A = rows[0].size(0) - 1;
     const Tensor gvec = grads[0].contiguous(), gdist = grads[1].contiguous(), gbasis = grads[2].contiguous(),
@@ -195,8 +194,6 @@ struct PairGeometryFn : torch::autograd::Function<PairGeometryFn> {
 // ----------------------------------------------------------------------------------------------------------------
 // Kernels: the loops of fused_kernels.inc, per thread over a range of atoms.
 
-kernels::Rows kernel_rows(const Rows& r) { return {r.start, r.pairs, r.reverse, r.receiver, r.sender}; }
-
 // Runs body(begin, end) over the atoms [0, A) on LibTorch's intra-op threads.
 template <typename F>
 void over_atoms(int64_t A, const F& body) {
@@ -212,11 +209,10 @@ struct EdgeInputFn : torch::autograd::Function<EdgeInputFn> {
     R = R.contiguous(), S = S.contiguous(), E = E.contiguous();
     const int64_t A = R.size(0), d = R.size(1);
     auto F = torch::empty_like(E);
-    const Rows r(rows);
+    const Rows r = rows_of(rows);
     AT_DISPATCH_FLOATING_TYPES(R.scalar_type(), "fused_edge_input", [&] {
-      const auto kr = kernel_rows(r);
       over_atoms(A, [&](int64_t b, int64_t e) {
-        EPT_KERNEL(edge_input_forward<scalar_t>)(kr, d, R.data_ptr<scalar_t>(), S.data_ptr<scalar_t>(),
+        EPT_KERNEL(edge_input_forward<scalar_t>)(r, d, R.data_ptr<scalar_t>(), S.data_ptr<scalar_t>(),
                                                  E.data_ptr<scalar_t>(), F.data_ptr<scalar_t>(), b, e);
       });
     });
@@ -229,18 +225,17 @@ struct EdgeInputFn : torch::autograd::Function<EdgeInputFn> {
     check_once_differentiable("edge input");
     const Tensor F = ctx->get_saved_variables()[0];
     const auto rows = saved_rows(ctx);
-    const Rows r(rows);
+    const Rows r = rows_of(rows);
     const Tensor gE = at::silu_backward(grads[0].contiguous(), F);  // ∂L/∂f = ∂L/∂E
     const int64_t A = rows[0].size(0) - 1, d = F.size(1);
     auto gR = torch::empty({A, d}, F.options()), gS = torch::empty({A, d}, F.options());
     AT_DISPATCH_FLOATING_TYPES(F.scalar_type(), "fused_edge_input_backward", [&] {
-      const auto kr = kernel_rows(r);
       over_atoms(A, [&](int64_t b, int64_t e) {
-        EPT_KERNEL(edge_input_backward_receivers<scalar_t>)(kr, d, gE.data_ptr<scalar_t>(), gR.data_ptr<scalar_t>(),
+        EPT_KERNEL(edge_input_backward_receivers<scalar_t>)(r, d, gE.data_ptr<scalar_t>(), gR.data_ptr<scalar_t>(),
                                                             b, e);
       });
       over_atoms(A, [&](int64_t b, int64_t e) {
-        EPT_KERNEL(edge_input_backward_senders<scalar_t>)(kr, d, gE.data_ptr<scalar_t>(), gS.data_ptr<scalar_t>(), b, e);
+        EPT_KERNEL(edge_input_backward_senders<scalar_t>)(r, d, gE.data_ptr<scalar_t>(), gS.data_ptr<scalar_t>(), b, e);
       });
     });
     return {gR, gS, gE, Tensor()};
@@ -271,16 +266,15 @@ struct AttentionFn : torch::autograd::Function<AttentionFn> {
     auto vo = torch::empty({A, 3, H, dh}, s.options());
     auto beta = torch::empty({P, H}, s.options());  // e^{logit − max} / Σ w e^{…}: α = β · w
     auto top = torch::empty({A, H}, s.options());   // each receiver's largest logit per head
-    const Rows r(rows);
+    const Rows r = rows_of(rows);
     AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "fused_attention", [&] {
-      const auto kr = kernel_rows(r);
       const auto args = attention_args<scalar_t>(q, k, c, w, s, v, scale);
       over_atoms(A, [&](int64_t b, int64_t e) {
-        EPT_KERNEL(attention_logits<scalar_t>)(kr, args, beta.data_ptr<scalar_t>(), top.data_ptr<scalar_t>(), b, e);
+        EPT_KERNEL(attention_logits<scalar_t>)(r, args, beta.data_ptr<scalar_t>(), top.data_ptr<scalar_t>(), b, e);
       });
       beta.sub_(top.index_select(0, rows[3])).exp_();  // LibTorch's vectorised exp
       over_atoms(A, [&](int64_t b, int64_t e) {
-        EPT_KERNEL(attention_aggregate<scalar_t>)(kr, args, beta.data_ptr<scalar_t>(), so.data_ptr<scalar_t>(),
+        EPT_KERNEL(attention_aggregate<scalar_t>)(r, args, beta.data_ptr<scalar_t>(), so.data_ptr<scalar_t>(),
                                                   vo.data_ptr<scalar_t>(), b, e);
       });
     });
@@ -296,7 +290,7 @@ struct AttentionFn : torch::autograd::Function<AttentionFn> {
     const Tensor &q = saved[0], &k = saved[1], &c = saved[2], &w = saved[3], &s = saved[4], &v = saved[5],
                  &beta = saved[6];
     const auto rows = saved_rows(ctx);
-    const Rows r(rows);
+    const Rows r = rows_of(rows);
     const double scale = ctx->saved_data["scale"].toDouble();
     const Tensor gso = grads[0].contiguous(), gvo = grads[1].contiguous();
     const int64_t A = q.size(0), H = q.size(1), P = w.size(0);
@@ -304,16 +298,15 @@ struct AttentionFn : torch::autograd::Function<AttentionFn> {
     auto gc = torch::empty({P}, w.options()), gw = torch::empty({P}, w.options());
     auto glogit = torch::empty({P, H}, w.options());
     AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "fused_attention_backward", [&] {
-      const auto kr = kernel_rows(r);
       const auto args = attention_args<scalar_t>(q, k, c, w, s, v, scale);
       const scalar_t *B = beta.data_ptr<scalar_t>(), *GSO = gso.data_ptr<scalar_t>(), *GVO = gvo.data_ptr<scalar_t>();
       over_atoms(A, [&](int64_t b, int64_t e) {
-        EPT_KERNEL(attention_backward_receivers<scalar_t>)(kr, args, B, GSO, GVO, glogit.data_ptr<scalar_t>(),
+        EPT_KERNEL(attention_backward_receivers<scalar_t>)(r, args, B, GSO, GVO, glogit.data_ptr<scalar_t>(),
                                                            gc.data_ptr<scalar_t>(), gw.data_ptr<scalar_t>(),
                                                            gq.data_ptr<scalar_t>(), b, e);
       });
       over_atoms(A, [&](int64_t b, int64_t e) {
-        EPT_KERNEL(attention_backward_senders<scalar_t>)(kr, args, B, GSO, GVO, glogit.data_ptr<scalar_t>(),
+        EPT_KERNEL(attention_backward_senders<scalar_t>)(r, args, B, GSO, GVO, glogit.data_ptr<scalar_t>(),
                                                          gk.data_ptr<scalar_t>(), gs.data_ptr<scalar_t>(),
                                                          gv.data_ptr<scalar_t>(), b, e);
       });
@@ -334,11 +327,10 @@ struct MessagesFn : torch::autograd::Function<MessagesFn> {
     const int64_t A = h.size(0), d = h.size(1);
     auto message = torch::empty({A, d}, h.options());
     auto V = torch::empty({A, 3, d}, h.options());
-    const Rows r(rows);
+    const Rows r = rows_of(rows);
     AT_DISPATCH_FLOATING_TYPES(h.scalar_type(), "fused_messages", [&] {
-      const auto kr = kernel_rows(r);
       over_atoms(A, [&](int64_t b, int64_t e) {
-        EPT_KERNEL(messages_forward<scalar_t>)(kr, d, num_real, ag.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(),
+        EPT_KERNEL(messages_forward<scalar_t>)(r, d, num_real, ag.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(),
                                                h.data_ptr<scalar_t>(), rvec.data_ptr<scalar_t>(),
                                                message.data_ptr<scalar_t>(), V.data_ptr<scalar_t>(), b, e);
       });
@@ -355,7 +347,7 @@ struct MessagesFn : torch::autograd::Function<MessagesFn> {
     const auto saved = ctx->get_saved_variables();
     const Tensor &ag = saved[0], &w = saved[1], &h = saved[2], &rvec = saved[3];
     const auto rows = saved_rows(ctx);
-    const Rows r(rows);
+    const Rows r = rows_of(rows);
     const double norm = ctx->saved_data["norm"].toDouble();
     const int64_t num_real = ctx->saved_data["num_real"].toInt();
     const Tensor gm = grads[0].contiguous(), gV = grads[1].contiguous();
@@ -363,16 +355,15 @@ struct MessagesFn : torch::autograd::Function<MessagesFn> {
     auto gag = torch::empty_like(ag), gw = torch::empty_like(w), gh = torch::empty_like(h),
          gr = torch::empty_like(rvec);
     AT_DISPATCH_FLOATING_TYPES(h.scalar_type(), "fused_messages_backward", [&] {
-      const auto kr = kernel_rows(r);
       const scalar_t *AG = ag.data_ptr<scalar_t>(), *W = w.data_ptr<scalar_t>(), *GM = gm.data_ptr<scalar_t>();
       over_atoms(A, [&](int64_t b, int64_t e) {
-        EPT_KERNEL(messages_backward_pairs<scalar_t>)(kr, d, num_real, AG, W, h.data_ptr<scalar_t>(),
+        EPT_KERNEL(messages_backward_pairs<scalar_t>)(r, d, num_real, AG, W, h.data_ptr<scalar_t>(),
                                                       rvec.data_ptr<scalar_t>(), GM, gV.data_ptr<scalar_t>(),
                                                       gag.data_ptr<scalar_t>(), gw.data_ptr<scalar_t>(),
                                                       gr.data_ptr<scalar_t>(), b, e);
       });
       over_atoms(A, [&](int64_t b, int64_t e) {
-        EPT_KERNEL(messages_backward_senders<scalar_t>)(kr, d, AG, W, GM, gh.data_ptr<scalar_t>(), b, e);
+        EPT_KERNEL(messages_backward_senders<scalar_t>)(r, d, AG, W, GM, gh.data_ptr<scalar_t>(), b, e);
       });
     });
     // w entered divided by the norm.
