@@ -277,17 +277,17 @@ def read_ept_config(path):
 def ept_multiply_adds(config, atoms, pairs, blocks):
     """Multiply-adds of one forward pass (pretrain/src/{embedding,attention,feed_forward,model}.cpp): every Linear
     applied to atoms or pairs, the per-pair products, logits and aggregations. ``atoms`` includes the global atoms.
-    Element-wise work (layer norms, activations, radial functions) is left out: it is small beside these."""
+    Element-wise work (layer norms, activations, radial functions) is left out: it is small beside these. The direct
+    force head is left out too: an energy + forces evaluation does not run it."""
     d, ffn, heads, layers = config["hidden"], config["ffn"], config["heads"], config["layers"]
     dq = config.get("qk_factor", 1) * d
     pair_features = config["radial"] + config["edge_dim"]
     # Per atom: embedding (edge_receiver, edge_sender, node_mlp 2d→d→d); per layer attention (query, key, value,
     # vector_value on 3 components, out, vector_out on 3) and feed-forward (vector_mix d→2d on 3 components,
-    # hidden 2d→ffn, out ffn→2d); the force head (vector outputs 1).
+    # hidden 2d→ffn, out ffn→2d).
     per_atom = (d * d + d * d + 2 * d * d + d * d
                 + layers * (2 * d * dq + d * d + 3 * d * d + d * d + 3 * d * d)
-                + layers * (3 * d * 2 * d + 2 * d * ffn + ffn * 2 * d)
-                + 3 * d * (d + 1) + 2 * d * ffn + ffn * (d + 1))
+                + layers * (3 * d * 2 * d + 2 * d * ffn + ffn * 2 * d))
     # Per pair: embedding (edge_pair, edge_out d→2d, the message a ⊙ h_j, the vector r ⊗ g); per layer the pair
     # bias, q·k, the softmax weights and the aggregation of [scalar ; 3 vector] values (4d per pair).
     per_pair = (pair_features * d + d * 2 * d + d + 3 * d
