@@ -30,7 +30,7 @@ pytestmark = pytest.mark.skipif(XTB is None, reason="needs Debian's xtb (./run i
 @pytest.fixture(scope="module")
 def md(tmp_path_factory):
     """Topology, System (XML) and two short amber14 + OBC2 trajectories of ACE-ALA-NME (12 frames each)."""
-    return simulate_alanine_dipeptide(tmp_path_factory.mktemp("md"), runs=2, frames=12)
+    return simulate_alanine_dipeptide(tmp_path_factory.mktemp("md"), runs=2, frames=12, seed=11)
 
 
 def fake_xtb(folder, body):
@@ -85,15 +85,17 @@ def test_labels_are_xtb_minus_the_force_field_in_kj_per_mol_and_angstrom(md, lab
 
 
 def test_a_frame_xtb_fails_on_is_recorded_and_the_run_goes_on(md, tmp_path):
-    # The stand-in fails for one conformation (the one whose first atom sits where frame 3 of run0 has it).
-    first = read_dataset_positions(md)[3][0]
-    xtb = fake_xtb(tmp_path, f"if abs(float(xyz[0].split()[1]) - {first[0]:.6f}) < 1e-4:\n"
+    # The stand-in fails for one conformation: the one whose every coordinate is frame 3 of run0's.
+    frame = read_dataset_positions(md)[3].tolist()
+    xtb = fake_xtb(tmp_path, f"frame = {frame!r}\n"
+                             f"given = [[float(v) for v in line.split()[1:4]] for line in xyz if line.strip()]\n"
+                             f"if max(abs(a - b) for p, q in zip(given, frame) for a, b in zip(p, q)) < 1e-3:\n"
                              f"    print('stand-in failure on this frame'); sys.exit(3)")
     result = label(md, tmp_path / "out", "--xtb", xtb, "--workers", "2")
     data = read_dataset(tmp_path / "out")
-    assert [len(r.energies) for r in data.records] == [11, 12]
     (reason,) = data.manifest["failures"]
     assert "run0.dcd frame 3" in reason and "status 3" in reason and "stand-in failure" in reason
+    assert [len(r.energies) for r in data.records] == [11, 12]
     assert "1 failed" in result.stdout
 
 
