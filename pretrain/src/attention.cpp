@@ -24,6 +24,24 @@ std::pair<torch::Tensor, torch::Tensor> EquivariantAttentionImpl::forward(const 
   const int64_t A = H.size(0), d = config_.hidden, heads = config_.heads, dh = d / heads;
   const int64_t dq = config_.qk_factor * dh;
   const auto Hn = norm_(H);
+  if (config_.attention == AttentionMode::Dense) {
+    // Every two atoms of a complex, as matrix products over heads: [heads, A, A] logits; the pair bias, weighted
+    // by the envelope, only on the graph's edges (0 elsewhere), so it fades out smoothly at the cutoff.
+    const auto q = query_(Hn).view({A, heads, dq}).transpose(0, 1);  // [heads, A, dq]
+    const auto k = key_(Hn).view({A, heads, dq}).transpose(0, 1);
+    const auto pair_bias = torch::zeros({A * A}, H.options())
+                               .index_add(0, b.receiver * A + b.sender, bias_(pair_features).squeeze(-1) * geo.weight)
+                               .view({A, A});
+    const auto logit = torch::matmul(q, k.transpose(1, 2)) / std::sqrt(static_cast<double>(dq)) +
+                       (pair_bias - geo.all_distance);  // [heads, A, A]; −∞ across complexes
+    const auto alpha = torch::softmax(logit, -1);
+    const auto scalar_values = value_(Hn).view({A, heads, dh}).transpose(0, 1);  // [heads, A, dh]
+    const auto vector_values = vector_value_(V).view({A, 3, heads, dh}).permute({2, 0, 1, 3});  // [heads, A, 3, dh]
+    const auto scalar_out = torch::matmul(alpha, scalar_values).transpose(0, 1).reshape({A, d});
+    const auto vector_out = torch::matmul(alpha, vector_values.reshape({heads, A, 3 * dh}))
+                                .view({heads, A, 3, dh}).permute({1, 2, 0, 3}).reshape({A, 3, d});
+    return {H + out_(scalar_out), V + vector_out_(vector_out)};
+  }
   if (fused) {
     auto [scalar_out, vector_out] = fused::attention(
         b, query_(Hn).view({A, heads, dq}), key_(Hn).view({A, heads, dq}),

@@ -44,7 +44,6 @@ void Evaluator::set_positions(const std::vector<Vec3>& positions, const Box& box
 
 bool Evaluator::graph_is_stale() const {
   if (!have_graph_ || box_.periodic != graph_box_.periodic || box_.vectors != graph_box_.vectors) return true;
-  if (model_->config().attention == AttentionMode::Dense) return false;  // all pairs, no distances
   const double limit = 0.25 * active_skin_ * active_skin_;
   for (size_t i = 0; i < positions_.size(); ++i) {
     double d2 = 0;
@@ -62,14 +61,15 @@ void Evaluator::rebuild_graph() {
     const double half = 0.5 * std::min({box_.width(0), box_.width(1), box_.width(2)});
     skin = std::max(0.0, std::min(skin, 0.999 * half - graph_options.cutoff));
   }
-  const bool sparse = graph_options.mode == AttentionMode::Sparse;
-  if (sparse) graph_options.cutoff += skin;
+  // Pairs in the skin weigh nothing only under the envelope: without it the graph is built for the cutoff itself.
+  if (!graph_options.envelope) skin = 0;
+  graph_options.cutoff += skin;
   const Graph graph = build_graph(complex_, positions_, graph_options);
   batch_ = make_batch({&complex_}, {&graph}, options_.dtype).to(options_.device);
   num_pairs_ = graph.num_pairs();
   graph_positions_ = positions_;
   graph_box_ = box_;
-  active_skin_ = sparse ? skin : 0.0;
+  active_skin_ = skin;
   have_graph_ = true;
   have_output_ = false;
   ++graph_builds_;

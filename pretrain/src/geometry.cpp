@@ -1,6 +1,7 @@
 #include "ept/geometry.h"
 
 #include <cstring>
+#include <limits>
 
 namespace ept {
 
@@ -35,6 +36,16 @@ torch::Tensor all_positions(const Batch& batch, const torch::Tensor& real_positi
                       .index_add(0, batch.real_segment, unwrapped);
   centroid = centroid / batch.segment_size.unsqueeze(-1);
   return torch::cat({real_positions, centroid}, 0);
+}
+
+torch::Tensor all_pair_distances(const Batch& batch, const torch::Tensor& x) {
+  // r = 0 on the diagonal: the clamp keeps √ differentiable there, as for self pairs.
+  auto r = (x.unsqueeze(1) - x.unsqueeze(0)).pow(2).sum(-1).clamp_min(1e-20).sqrt();
+  if (batch.num_complexes > 1) {
+    const auto complex = batch.block_complex.index_select(0, batch.atom_block);
+    r = r.masked_fill(complex.unsqueeze(1) != complex.unsqueeze(0), std::numeric_limits<double>::infinity());
+  }
+  return r;
 }
 
 PairGeometry pair_geometry(const Batch& batch, const torch::Tensor& positions, double cutoff, int64_t num_basis) {

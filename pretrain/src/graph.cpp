@@ -111,28 +111,22 @@ Graph build_graph(const Complex& c, const std::vector<Vec3>& x, const GraphOptio
   auto is_own_global_pair = [&](int64_t i, int64_t j) {
     return (i >= n) != (j >= n) && segment_of_atom(c, i) == segment_of_atom(c, j);
   };
-  if (options.mode == AttentionMode::Dense) {
-    pairs.reserve(g.num_atoms * g.num_atoms);
-    for (int64_t i = 0; i < g.num_atoms; ++i)
-      for (int64_t j = 0; j < g.num_atoms; ++j) pairs.push_back({i, j, {0, 0, 0}, 0});
-  } else {
-    std::vector<Vec3> points = x;
-    for (const Vec3& centroid : segment_centroids(c, x, g.unwrap)) points.push_back(centroid);
-    for (const NeighborPair& p : neighbor_pairs(points, options.cutoff, options.box)) {
-      if (is_own_global_pair(p.i, p.j)) continue;  // added below, whatever the distance
-      const uint8_t env = options.envelope ? 1 : 0;
-      pairs.push_back({p.i, p.j, p.shift, env});
-      pairs.push_back({p.j, p.i, {-p.shift[0], -p.shift[1], -p.shift[2]}, env});
-    }
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t global = n + segment_of_atom(c, i);
-      const Vec3 u{g.unwrap[3 * i], g.unwrap[3 * i + 1], g.unwrap[3 * i + 2]};
-      pairs.push_back({i, global, u, 0});
-      pairs.push_back({global, i, {-u[0], -u[1], -u[2]}, 0});
-    }
-    for (int64_t i = 0; i < g.num_atoms; ++i) pairs.push_back({i, i, {0, 0, 0}, 0});
-    std::sort(pairs.begin(), pairs.end(), [](const Pair& a, const Pair& b) { return a.i != b.i ? a.i < b.i : a.j < b.j; });
+  std::vector<Vec3> points = x;
+  for (const Vec3& centroid : segment_centroids(c, x, g.unwrap)) points.push_back(centroid);
+  for (const NeighborPair& p : neighbor_pairs(points, options.cutoff, options.box)) {
+    if (is_own_global_pair(p.i, p.j)) continue;  // added below, whatever the distance
+    const uint8_t env = options.envelope ? 1 : 0;
+    pairs.push_back({p.i, p.j, p.shift, env});
+    pairs.push_back({p.j, p.i, {-p.shift[0], -p.shift[1], -p.shift[2]}, env});
   }
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t global = n + segment_of_atom(c, i);
+    const Vec3 u{g.unwrap[3 * i], g.unwrap[3 * i + 1], g.unwrap[3 * i + 2]};
+    pairs.push_back({i, global, u, 0});
+    pairs.push_back({global, i, {-u[0], -u[1], -u[2]}, 0});
+  }
+  for (int64_t i = 0; i < g.num_atoms; ++i) pairs.push_back({i, i, {0, 0, 0}, 0});
+  std::sort(pairs.begin(), pairs.end(), [](const Pair& a, const Pair& b) { return a.i != b.i ? a.i < b.i : a.j < b.j; });
   const size_t p = pairs.size();
   g.receiver.resize(p);
   g.sender.resize(p);

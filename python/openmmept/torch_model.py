@@ -67,7 +67,7 @@ class ModelConfig:
     edge_dim: int = 16          # edge-type embedding width
     qk_factor: int = 1          # query/key width per head = qk_factor · d / heads
     cutoff: float = 5.0         # Å
-    attention: str = "sparse"   # "sparse" (pairs within the cutoff) or "dense" (all pairs)
+    attention: str = "sparse"   # "sparse" (the pairs within the cutoff) or "dense" (every two atoms) attend
     envelope: bool = True       # smooth envelope on cutoff pairs
     message_norm: float = 16.0  # neighbour sums are divided by this
     vector_eps: float = 1e-6    # inside √(|v|² + ε)
@@ -194,6 +194,7 @@ class PairGeometry(NamedTuple):
     distance: torch.Tensor  # [P]
     basis: torch.Tensor     # [P, K]
     weight: torch.Tensor    # [P] envelope for enveloped pairs, 1 otherwise
+    all_distance: Optional[torch.Tensor] = None  # [A, A] dense attention only: all_pair_distances
 
 
 def pair_geometry(batch: Batch, positions: torch.Tensor, cutoff: float, num_basis: int) -> PairGeometry:
@@ -202,6 +203,15 @@ def pair_geometry(batch: Batch, positions: torch.Tensor, cutoff: float, num_basi
     basis = radial_basis(distance, cutoff, num_basis)
     weight = 1 + batch.enveloped * (envelope(distance / cutoff) - 1)
     return PairGeometry(vector, distance, basis, weight)
+
+
+def all_pair_distances(batch: Batch, positions: torch.Tensor) -> torch.Tensor:
+    """|x_i − x_j| between every two atoms [A, A] (Å; no box), +∞ between atoms of different complexes."""
+    r = (positions.unsqueeze(1) - positions.unsqueeze(0)).pow(2).sum(-1).clamp_min(1e-20).sqrt()  # 0 on the diagonal
+    if batch.num_complexes > 1:
+        complex_ = batch.block_complex.index_select(0, batch.atom_block)
+        r = r.masked_fill(complex_.unsqueeze(1) != complex_.unsqueeze(0), math.inf)
+    return r
 
 
 def vector_norm(V: torch.Tensor, eps: float) -> torch.Tensor:
@@ -250,8 +260,10 @@ class Embedding(nn.Module):
 
 
 class EquivariantAttention(nn.Module):
-    """Pre-norm attention over the graph's pairs: logits q·k/√dq + β(pair) − r, softmax per receiver weighted by the
-    envelope; values carry the scalar and the vector channels. Returns the residual stream (H + ΔH, V + ΔV)."""
+    """Pre-norm attention, logits q·k/√dq + β(pair) − r; values carry the scalar and the vector channels. Sparse:
+    over the graph's pairs, softmax per receiver weighted by the envelope. Dense: over every two atoms of a complex
+    as [heads, A, A] matrix products, β (times the envelope) on the graph's edges only. Returns the residual stream
+    (H + ΔH, V + ΔV)."""
 
     def __init__(self, c: ModelConfig):
         super().__init__()
@@ -271,6 +283,17 @@ class EquivariantAttention(nn.Module):
         dh = d // heads
         dq = self.config.qk_factor * dh
         Hn = self.norm(H)
+        if self.config.attention == "dense":
+            q = self.query(Hn).view(A, heads, dq).transpose(0, 1)  # [heads, A, dq]
+            k = self.key(Hn).view(A, heads, dq).transpose(0, 1)
+            bias = (H.new_zeros(A * A).index_add(0, b.receiver * A + b.sender,
+                                                 self.pair_bias(pair_features).squeeze(-1) * geo.weight).view(A, A))
+            logit = q @ k.transpose(1, 2) / math.sqrt(dq) + (bias - geo.all_distance)  # [heads, A, A]
+            alpha = torch.softmax(logit, -1)
+            scalar_out = (alpha @ self.value(Hn).view(A, heads, dh).transpose(0, 1)).transpose(0, 1).reshape(A, d)
+            vector_values = self.vector_value(V).view(A, 3, heads, dh).permute(2, 0, 1, 3).reshape(heads, A, 3 * dh)
+            vector_out = (alpha @ vector_values).view(heads, A, 3, dh).permute(1, 2, 0, 3).reshape(A, 3, d)
+            return H + self.out(scalar_out), V + self.vector_out(vector_out)
         q = self.query(Hn).view(A, heads, dq).index_select(0, b.receiver)  # [P, heads, dq]
         k = self.key(Hn).view(A, heads, dq).index_select(0, b.sender)
         bias = self.pair_bias(pair_features)  # [P, 1], shared by the heads
@@ -357,6 +380,8 @@ class EPTModel(nn.Module):
             b = b.to(positions.dtype)
         x = all_positions(b, positions)  # [A, 3]
         geo = pair_geometry(b, x, c.cutoff, c.radial)
+        if c.attention == "dense":
+            geo = geo._replace(all_distance=all_pair_distances(b, x))
         pair_features = torch.cat([geo.basis, self.edge_type(b.edge_type)], -1)  # [P, K + edge_dim]
         H, V = self.embedding(b, geo, pair_features)
         for attention, feed_forward in zip(self.attention, self.feed_forward):

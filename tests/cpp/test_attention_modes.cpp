@@ -1,6 +1,8 @@
-// Sparse attention reduces to dense attention when the cutoff covers the molecule and the envelope is off;
-// float32 agrees with float64.
+// Sparse attention reduces to dense attention when the cutoff covers the molecule and the envelope is off; dense
+// attention reaches beyond the cutoff; float32 agrees with float64; batches equal separate runs in both modes.
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "ept/batch.h"
 #include "ept/graph.h"
@@ -45,6 +47,42 @@ TEST(AttentionModes, SparseWithLargeCutoffAndNoEnvelopeEqualsDense) {
   EXPECT_GT(max_diff(run(short_range, c, s.positions).energy, run(dense_short, c, s.positions).energy), 1e-8);
 }
 
+// Water 8 Å from ethanol, cutoff 3 Å: no edge joins them. Moving the water changes ethanol's features under dense
+// attention (every two atoms attend) and leaves them alone under sparse attention.
+TEST(AttentionModes, DenseAttentionReachesBeyondTheCutoff) {
+  const Structure s = structure_from_smiles("CCO.O");
+  const Complex c = build_complex(s.table);
+  auto is_water = [&](int64_t i) { return c.block_segment[c.atom_block[i]] == 1; };
+  auto place = [&](double gap) {  // the water moved along x to `gap` Å beyond ethanol
+    double ethanol_end = -1e9, water_start = 1e9;
+    for (int64_t i = 0; i < c.num_atoms(); ++i) {
+      if (is_water(i)) water_start = std::min(water_start, s.positions[i][0]);
+      else ethanol_end = std::max(ethanol_end, s.positions[i][0]);
+    }
+    auto x = s.positions;
+    for (int64_t i = 0; i < c.num_atoms(); ++i)
+      if (is_water(i)) x[i][0] += ethanol_end + gap - water_start;
+    return x;
+  };
+  auto ethanol_features = [&](const ModelOutput& out) {
+    std::vector<int64_t> rows;
+    for (int64_t i = 0; i < c.num_atoms(); ++i)
+      if (!is_water(i)) rows.push_back(i);
+    return out.scalars.index_select(0, torch::tensor(rows));
+  };
+  ModelConfig config;
+  config.cutoff = 3.0;
+  for (const AttentionMode mode : {AttentionMode::Sparse, AttentionMode::Dense}) {
+    config.attention = mode;
+    EPTModel model = test::small_model(config, 5);
+    const double change = max_diff(ethanol_features(run(model, c, place(8.0))), ethanol_features(run(model, c, place(9.0))));
+    if (mode == AttentionMode::Sparse)
+      EXPECT_LT(change, 1e-12);
+    else
+      EXPECT_GT(change, 1e-6);
+  }
+}
+
 TEST(AttentionModes, Float32AgreesWithFloat64) {
   const Structure s = read_pdb(test::fixture("peptide_AGS.pdb"));
   const Complex c = build_complex(s.table);
@@ -57,8 +95,7 @@ TEST(AttentionModes, Float32AgreesWithFloat64) {
   EXPECT_LT(max_diff(a.force, b.force.to(torch::kFloat64)), 1e-4);
 }
 
-TEST(AttentionModes, BatchOfComplexesEqualsSeparateRuns) {
-  EPTModel model = test::small_model();
+void expect_batch_equals_separate_runs(EPTModel& model) {
   const Structure s1 = structure_from_smiles("CCO"), s2 = read_pdb(test::fixture("peptide_AGS.pdb"));
   const Complex c1 = build_complex(s1.table), c2 = build_complex(s2.table);
   const Graph g1 = build_graph(c1, s1.positions, model->config().graph_options());
@@ -69,6 +106,16 @@ TEST(AttentionModes, BatchOfComplexesEqualsSeparateRuns) {
   const ModelOutput a = run(model, c1, s1.positions), b = run(model, c2, s2.positions);
   EXPECT_LT(max_diff(both.energy, torch::cat({a.energy, b.energy})), 1e-10);
   EXPECT_LT(max_diff(both.force, torch::cat({a.force, b.force})), 1e-10);
+}
+
+TEST(AttentionModes, BatchOfComplexesEqualsSeparateRuns) {
+  for (const AttentionMode mode : {AttentionMode::Sparse, AttentionMode::Dense}) {
+    SCOPED_TRACE(mode == AttentionMode::Sparse ? "sparse" : "dense");
+    ModelConfig config;
+    config.attention = mode;
+    EPTModel model = test::small_model(config);
+    expect_batch_equals_separate_runs(model);
+  }
 }
 
 }  // namespace

@@ -40,6 +40,7 @@ TEST(Forces, EqualFiniteDifferencesSparse) {
 TEST(Forces, EqualFiniteDifferencesDense) {
   ModelConfig config;
   config.attention = AttentionMode::Dense;
+  config.cutoff = 3.0;  // most pairs attend to each other without an edge of the graph
   EPTModel model = test::small_model(config);
   const Structure s = structure_from_smiles("c1ccccc1O");
   expect_forces_match_finite_differences(model, build_complex(s.table), s.positions, Box::none());
@@ -73,9 +74,13 @@ TEST(Forces, DirectHeadIsNotTheGradient) {
 }
 
 // One atom (an argon, its own segment) moves on a line through a molecule: pairs enter and leave the cutoff.
-TEST(Smoothness, EnergyAndSlopeAreContinuousAcrossTheCutoff) {
+// Dense attention sees every pair, but the graph's edges (messages, pair bias) still come and go.
+class Smoothness : public ::testing::TestWithParam<AttentionMode> {};
+
+TEST_P(Smoothness, EnergyAndSlopeAreContinuousAcrossTheCutoff) {
   ModelConfig config;
   config.cutoff = 4.0;
+  config.attention = GetParam();
   EPTModel model = test::small_model(config);
   const Structure s = structure_from_smiles("CCO.[Ar]");
   const Complex c = build_complex(s.table);
@@ -125,6 +130,23 @@ TEST(Smoothness, EnergyAndSlopeAreContinuousAcrossTheCutoff) {
   EXPECT_GT(max_slope, 1e-6);
   EXPECT_LT(worst, 1e-6 * std::max(1.0, max_slope)) << "finite-difference slope against force along the path";
 }
+
+// Two argon atoms, each its own molecule, a hair inside and a hair outside the cutoff: the energy changes by what
+// the force says, not by a step (in dense mode a pair bias added on the edges without the envelope would make one).
+TEST_P(Smoothness, NoStepWhereAPairCrossesTheCutoff) {
+  ModelConfig config;
+  config.cutoff = 4.0;
+  config.attention = GetParam();
+  EPTModel model = test::small_model(config);
+  const Complex c = build_complex(structure_from_smiles("[Ar].[Ar]").table);
+  const double eps = 1e-7;
+  const EnergyForces inside = evaluate(model, c, {{0, 0, 0}, {config.cutoff - eps, 0, 0}});
+  const EnergyForces outside = evaluate(model, c, {{0, 0, 0}, {config.cutoff + eps, 0, 0}});
+  EXPECT_LT(std::abs(outside.energy - inside.energy), 10 * std::abs(inside.forces[1][0]) * 2 * eps + 1e-12);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, Smoothness, ::testing::Values(AttentionMode::Sparse, AttentionMode::Dense),
+                         [](const auto& info) { return info.param == AttentionMode::Sparse ? "Sparse" : "Dense"; });
 
 // One atom 10⁷ Å (10⁶ nm) from its molecule: in float32 every force stays finite (it was NaN: s⁷ overflowed in
 // the envelope of the global-atom pairs and inf · 0 reached the backward pass).

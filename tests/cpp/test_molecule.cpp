@@ -43,7 +43,7 @@ TEST(Molecule, PeptidePdbGivesResidueBlocksAndPositionCodes) {
   for (size_t i = 0; i < t.size(); ++i) EXPECT_EQ(c.atom_block[i], t.residue_ids[i] - 1) << "atom " << i;
 
   // The peptide bond makes ALA and GLY bonded blocks; ALA and SER are not bonded.
-  const Graph g = build_graph(c, s.positions, GraphOptions{AttentionMode::Dense, 5.0, false, Box::none()});
+  const Graph g = build_graph(c, s.positions, GraphOptions{AttentionMode::Sparse, 60.0, false, Box::none()});
   const int64_t ala_c = find_atom(t, 1, "C"), gly_n = find_atom(t, 2, "N"), ser_n = find_atom(t, 3, "N");
   const int64_t ala_ca = find_atom(t, 1, "CA"), ala_cb = find_atom(t, 1, "CB");
   auto type_of = [&](int64_t i, int64_t j) {

@@ -22,9 +22,9 @@ struct EnergyForces {
 struct EvaluatorOptions {
   torch::Dtype dtype = torch::kFloat32;
   torch::Device device = torch::kCPU;
-  /// Å. The sparse graph is built for cutoff + skin and reused until some atom moved more than skin / 2 or the box
-  /// changed; pairs beyond the cutoff weigh zero, so results equal those of a fresh graph. A periodic box too small
-  /// for cutoff + skin shrinks the skin used.
+  /// Å. The graph is built for cutoff + skin and reused until some atom moved more than skin / 2 or the box
+  /// changed; pairs beyond the cutoff weigh zero under the envelope, so results equal those of a fresh graph (a
+  /// model without the envelope gets no skin). A periodic box too small for cutoff + skin shrinks the skin used.
   double skin = 0.0;
   /// The fused pair kernels (ept/fused.h) on the CPU; false runs the reference LibTorch ops (benchmarks compare).
   bool fused = true;

@@ -20,6 +20,7 @@ struct PairGeometry {
   torch::Tensor distance;  // [P]
   torch::Tensor basis;     // [P, K]
   torch::Tensor weight;    // [P]     u(r/cutoff) for enveloped pairs, 1 otherwise
+  torch::Tensor all_distance;  // [A, A] dense attention only: all_pair_distances
 };
 
 /// 3-vectors (positions in Å, displacements, targets) as an [N, 3] tensor of `dtype` that owns its memory.
@@ -27,6 +28,9 @@ torch::Tensor vec3_tensor(const std::vector<Vec3>& positions, torch::Dtype dtype
 
 /// Positions of all atoms (global atoms at their segment centroids) from real-atom positions [R, 3].
 torch::Tensor all_positions(const Batch& batch, const torch::Tensor& real_positions);
+
+/// |x_i − x_j| between every two atoms [A, A] (Å; no box), +∞ between atoms of different complexes.
+torch::Tensor all_pair_distances(const Batch& batch, const torch::Tensor& positions);
 
 PairGeometry pair_geometry(const Batch& batch, const torch::Tensor& positions, double cutoff, int64_t num_basis);
 

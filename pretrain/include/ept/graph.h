@@ -21,8 +21,9 @@ enum EdgeType : int64_t {
   kNumEdgeTypes
 };
 
-/// Dense: every pair of the complex (paper-faithful; small molecules, checking).
-/// Sparse: pairs within the cutoff (cell list), O(N); global atoms always see their own segment.
+/// The graph is the same in both modes: pairs within the cutoff (cell list), O(N); global atoms always see their own
+/// segment. It carries the embedding's messages and the attention's pair bias. Sparse: attention over the graph's
+/// pairs. Dense: attention over every two atoms of a complex (paper-faithful; small molecules, checking; no box).
 enum class AttentionMode { Dense, Sparse };
 
 struct GraphOptions {

@@ -34,8 +34,9 @@ class EmbeddingImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Embedding);
 
-/// Pre-norm multi-head attention over the pairs of the graph; values carry scalar and vector channels;
-/// logits q·k/√dim + β(radial, edge type) − distance; sparse pairs weight exp(logit) by the envelope.
+/// Pre-norm multi-head attention; values carry scalar and vector channels; logits q·k/√dim + β(radial, edge type)
+/// − distance. Sparse: over the graph's pairs, each exp(logit) weighted by the envelope. Dense: over every two atoms
+/// of a complex as [heads × A × A] matrix products, β (times the envelope) on the graph's edges only.
 class EquivariantAttentionImpl : public torch::nn::Module {
  public:
   explicit EquivariantAttentionImpl(const ModelConfig& config);

@@ -16,7 +16,8 @@ int init_model(const std::vector<std::string>& args) {
   po::options_description o("options");
   o.add_options()
       ("out,o", po::value(&out)->required(), "checkpoint file to write (atomically)")
-      ("attention", po::value(&attention)->default_value(attention), "sparse (cutoff pairs, O(N)) or dense (all pairs)")
+      ("attention", po::value(&attention)->default_value(attention), "sparse (attention over the pairs within the cutoff, O(N)) or dense (attention over every two atoms, O(N²); "
+       "isolated molecules)")
       ("dtype", po::value(&dtype)->default_value(dtype), "float32 or float64 weights")
       ("seed", po::value(&seed)->default_value(seed), "random seed of the initialisation")
       ("label", po::value(&label)->default_value(label), "description stored in the model's metadata");
