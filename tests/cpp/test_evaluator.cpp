@@ -1,5 +1,5 @@
-// The Evaluator: its skin-cached graph gives what a fresh graph gives, is rebuilt only when an atom moved more than
-// half the skin or the box changed, and the last forward pass serves descriptors until positions change.
+// The Evaluator: its skin-cached graph gives what a fresh graph gives (sparse and dense; no skin without the
+// envelope), is rebuilt only when an atom moved more than half the skin or the box changed, and the last forward pass serves descriptors until positions change.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -27,6 +27,18 @@ double max_difference(const std::vector<Vec3>& a, const std::vector<Vec3>& b) {
   return m;
 }
 
+// Three moves of every atom by up to 0.2 Å through an evaluator with a 1 Å skin, each compared with a fresh graph.
+void expect_cached_equals_fresh(Evaluator& cached, EPTModel& model, const Complex& complex, const std::vector<Vec3>& x0) {
+  for (uint64_t step = 1; step <= 3; ++step) {
+    const auto x = jiggle(x0, 0.2, step);
+    cached.set_positions(x);
+    const EnergyForces a = cached.compute(OutputMode::Energy);
+    const EnergyForces b = test::evaluate(model, complex, x);
+    EXPECT_NEAR(a.energy, b.energy, 1e-10 * std::abs(b.energy));
+    EXPECT_LT(max_difference(a.forces, b.forces), 1e-10);
+  }
+}
+
 TEST(Evaluator, SkinCachedGraphGivesFreshGraphResultsAndRebuildsOnlyWhenNeeded) {
   const Structure s = structure_from_smiles("CC(=O)NC(C)C(=O)NC.O.O");
   const Complex complex = build_complex(s.table);
@@ -35,14 +47,7 @@ TEST(Evaluator, SkinCachedGraphGivesFreshGraphResultsAndRebuildsOnlyWhenNeeded) 
   cached.set_positions(s.positions);
   EXPECT_EQ(cached.graph_builds(), 1);
   // Moves below half the skin (0.5 Å) reuse the graph, and give the numbers a fresh graph gives.
-  for (uint64_t step = 1; step <= 3; ++step) {
-    const auto x = jiggle(s.positions, 0.2, step);
-    cached.set_positions(x);
-    const EnergyForces a = cached.compute(OutputMode::Energy);
-    const EnergyForces b = test::evaluate(model, complex, x);
-    EXPECT_NEAR(a.energy, b.energy, 1e-10 * std::abs(b.energy));
-    EXPECT_LT(max_difference(a.forces, b.forces), 1e-10);
-  }
+  expect_cached_equals_fresh(cached, model, complex, s.positions);
   EXPECT_EQ(cached.graph_builds(), 1);
   // One atom moved beyond half the skin: rebuilt.
   auto far = s.positions;
@@ -54,6 +59,28 @@ TEST(Evaluator, SkinCachedGraphGivesFreshGraphResultsAndRebuildsOnlyWhenNeeded) 
   EXPECT_EQ(cached.graph_builds(), 2);
   cached.set_positions(far, Box::orthorhombic(40, 40, 40));
   EXPECT_EQ(cached.graph_builds(), 3);
+}
+
+// Dense models reuse the graph of the skin as sparse ones do; without the envelope, pairs in the skin would weigh 1,
+// so the graph is built for the cutoff alone, every time atoms move.
+TEST(Evaluator, SkinServesDenseModelsAndIsDroppedWithoutTheEnvelope) {
+  const Structure s = structure_from_smiles("CC(=O)NC(C)C(=O)NC.O");
+  const Complex complex = build_complex(s.table);
+  ModelConfig config;
+  config.cutoff = 3.0;
+  config.attention = AttentionMode::Dense;
+  EPTModel dense = test::small_model(config);
+  Evaluator cached_dense(dense, complex, {torch::kFloat64, torch::kCPU, /*skin=*/1.0});
+  cached_dense.set_positions(s.positions);
+  expect_cached_equals_fresh(cached_dense, dense, complex, s.positions);
+  EXPECT_EQ(cached_dense.graph_builds(), 1);
+  config.attention = AttentionMode::Sparse;
+  config.envelope = false;
+  EPTModel bare = test::small_model(config);
+  Evaluator cached_bare(bare, complex, {torch::kFloat64, torch::kCPU, /*skin=*/1.0});
+  cached_bare.set_positions(s.positions);
+  expect_cached_equals_fresh(cached_bare, bare, complex, s.positions);
+  EXPECT_EQ(cached_bare.graph_builds(), 4);
 }
 
 TEST(Evaluator, DescriptorsReuseTheLastForwardPassUntilPositionsChange) {
