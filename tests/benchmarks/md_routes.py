@@ -276,7 +276,8 @@ def read_ept_config(path):
 
 def ept_multiply_adds(config, atoms, pairs, blocks):
     """Multiply-adds of one forward pass (pretrain/src/{embedding,attention,feed_forward,model}.cpp): every Linear
-    applied to atoms or pairs, the per-pair products, logits and aggregations. ``atoms`` includes the global atoms.
+    applied to atoms or pairs, the per-pair products, logits and aggregations. ``atoms`` includes the global atoms;
+    ``pairs`` are the graph's (dense attention attends over atoms² of them, one complex).
     Element-wise work (layer norms, activations, radial functions) is left out: it is small beside these. The direct
     force head is left out too: an energy + forces evaluation does not run it."""
     d, ffn, heads, layers = config["hidden"], config["ffn"], config["heads"], config["layers"]
@@ -288,12 +289,14 @@ def ept_multiply_adds(config, atoms, pairs, blocks):
     per_atom = (d * d + d * d + 2 * d * d + d * d
                 + layers * (2 * d * dq + d * d + 3 * d * d + d * d + 3 * d * d)
                 + layers * (3 * d * 2 * d + 2 * d * ffn + ffn * 2 * d))
-    # Per pair: embedding (edge_pair, edge_out d→2d, the message a ⊙ h_j, the vector r ⊗ g); per layer the pair
-    # bias, q·k, the softmax weights and the aggregation of [scalar ; 3 vector] values (4d per pair).
-    per_pair = (pair_features * d + d * 2 * d + d + 3 * d
-                + layers * (pair_features + dq + 2 * heads + 4 * d))
+    # Per pair of the graph: embedding (edge_pair, edge_out d→2d, the message a ⊙ h_j, the vector r ⊗ g) and per
+    # layer the pair bias; per attended pair and layer: q·k, the softmax weights and the aggregation of
+    # [scalar ; 3 vector] values (4d per pair).
+    per_pair = pair_features * d + d * 2 * d + d + 3 * d + layers * pair_features
+    per_attended = layers * (dq + 2 * heads + 4 * d)
+    attended = atoms * atoms if config.get("attention") == "dense" else pairs
     per_block = d * d + d  # the energy head
-    return atoms * per_atom + pairs * per_pair + blocks * per_block
+    return atoms * per_atom + pairs * per_pair + attended * per_attended + blocks * per_block
 
 
 def ept_work(model_path, spec):
