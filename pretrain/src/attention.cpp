@@ -29,18 +29,14 @@ std::pair<torch::Tensor, torch::Tensor> EquivariantAttentionImpl::forward(const 
     // by the envelope, only on the graph's edges (0 elsewhere), so it fades out smoothly at the cutoff.
     const auto q = query_(Hn).view({A, heads, dq}).transpose(0, 1);  // [heads, A, dq]
     const auto k = key_(Hn).view({A, heads, dq}).transpose(0, 1);
-    const auto pair_bias = torch::zeros({A * A}, H.options())
-                               .index_add(0, b.receiver * A + b.sender, bias_(pair_features).squeeze(-1) * geo.weight)
-                               .view({A, A});
-    const auto logit = torch::matmul(q, k.transpose(1, 2)) / std::sqrt(static_cast<double>(dq)) +
-                       (pair_bias - geo.all_distance);  // [heads, A, A]; −∞ across complexes
-    const auto alpha = torch::softmax(logit, -1);
-    const auto scalar_values = value_(Hn).view({A, heads, dh}).transpose(0, 1);  // [heads, A, dh]
-    const auto vector_values = vector_value_(V).view({A, 3, heads, dh}).permute({2, 0, 1, 3});  // [heads, A, 3, dh]
-    const auto scalar_out = torch::matmul(alpha, scalar_values).transpose(0, 1).reshape({A, d});
-    const auto vector_out = torch::matmul(alpha, vector_values.reshape({heads, A, 3 * dh}))
-                                .view({heads, A, 3, dh}).permute({1, 2, 0, 3}).reshape({A, 3, d});
-    return {H + out_(scalar_out), V + vector_out_(vector_out)};
+    const auto pair_terms = torch::zeros({A * A}, H.options())
+                                .index_add(0, b.receiver * A + b.sender, bias_(pair_features).squeeze(-1) * geo.weight)
+                                .view({A, A}) -
+                            geo.all_distance;  // [A, A] β − r, shared by heads; −∞ across complexes
+    const auto logit = torch::baddbmm(pair_terms.expand({heads, A, A}), q, k.transpose(1, 2), 1.0,
+                                      1.0 / std::sqrt(static_cast<double>(dq)));  // [heads, A, A]
+    const auto out = torch::matmul(torch::softmax(logit, -1), value_rows(Hn, V).transpose(0, 1));  // [heads, A, 4 d_h]
+    return residual(H, V, out.transpose(0, 1));
   }
   if (fused) {
     auto [scalar_out, vector_out] = fused::attention(
@@ -61,12 +57,22 @@ std::pair<torch::Tensor, torch::Tensor> EquivariantAttentionImpl::forward(const 
   const auto denominator = torch::zeros({A, heads}, logit.options()).index_add(0, b.receiver, weighted);
   const auto alpha = weighted / denominator.index_select(0, b.receiver);  // [P, heads]
 
-  // Per head, the value u_j = [scalar part (d_h) ; vector part (3 × d_h)] is one contiguous row, so one gather,
-  // one product with α and one scatter serve both channels.
+  const auto values = value_rows(Hn, V).index_select(0, b.sender);  // [P, heads, 4 d_h]
+  return residual(H, V, torch::zeros({A, heads, 4 * dh}, H.options()).index_add(0, b.receiver, alpha.unsqueeze(-1) * values));
+}
+
+torch::Tensor EquivariantAttentionImpl::value_rows(const torch::Tensor& Hn, const torch::Tensor& V) {
+  // Per head, u_j = [scalar part (d_h) ; vector part (3 × d_h)] is one contiguous row, so one product with α (one
+  // gather and one scatter in sparse mode) serves both channels.
+  const int64_t A = Hn.size(0), heads = config_.heads, dh = config_.hidden / heads;
   const auto scalar_values = value_(Hn).view({A, heads, dh});
   const auto vector_values = vector_value_(V).view({A, 3, heads, dh}).permute({0, 2, 1, 3}).reshape({A, heads, 3 * dh});
-  const auto values = torch::cat({scalar_values, vector_values}, -1).index_select(0, b.sender);  // [P, heads, 4 d_h]
-  const auto out = torch::zeros({A, heads, 4 * dh}, H.options()).index_add(0, b.receiver, alpha.unsqueeze(-1) * values);
+  return torch::cat({scalar_values, vector_values}, -1);
+}
+
+std::pair<torch::Tensor, torch::Tensor> EquivariantAttentionImpl::residual(const torch::Tensor& H, const torch::Tensor& V,
+                                                                           const torch::Tensor& out) {
+  const int64_t A = H.size(0), d = config_.hidden, heads = config_.heads, dh = d / heads;
   const auto scalar_out = out.slice(-1, 0, dh).reshape({A, d});
   const auto vector_out = out.slice(-1, dh, 4 * dh).reshape({A, heads, 3, dh}).permute({0, 2, 1, 3}).reshape({A, 3, d});
   return {H + out_(scalar_out), V + vector_out_(vector_out)};

@@ -47,6 +47,11 @@ class EquivariantAttentionImpl : public torch::nn::Module {
   bool fused = false;
 
  private:
+  /// Values of every atom, per head [scalar (d_h) ; vector (3 × d_h)]: [A, heads, 4 d_h].
+  torch::Tensor value_rows(const torch::Tensor& Hn, const torch::Tensor& V);
+  /// {H + ΔH, V + ΔV} from the aggregated value rows [A, heads, 4 d_h].
+  std::pair<torch::Tensor, torch::Tensor> residual(const torch::Tensor& H, const torch::Tensor& V, const torch::Tensor& out);
+
   ModelConfig config_;
   torch::nn::LayerNorm norm_{nullptr};
   torch::nn::Linear query_{nullptr}, key_{nullptr}, value_{nullptr}, vector_value_{nullptr}, bias_{nullptr},
