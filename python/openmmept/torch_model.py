@@ -286,14 +286,12 @@ class EquivariantAttention(nn.Module):
         if self.config.attention == "dense":
             q = self.query(Hn).view(A, heads, dq).transpose(0, 1)  # [heads, A, dq]
             k = self.key(Hn).view(A, heads, dq).transpose(0, 1)
-            bias = (H.new_zeros(A * A).index_add(0, b.receiver * A + b.sender,
-                                                 self.pair_bias(pair_features).squeeze(-1) * geo.weight).view(A, A))
-            logit = q @ k.transpose(1, 2) / math.sqrt(dq) + (bias - geo.all_distance)  # [heads, A, A]
-            alpha = torch.softmax(logit, -1)
-            scalar_out = (alpha @ self.value(Hn).view(A, heads, dh).transpose(0, 1)).transpose(0, 1).reshape(A, d)
-            vector_values = self.vector_value(V).view(A, 3, heads, dh).permute(2, 0, 1, 3).reshape(heads, A, 3 * dh)
-            vector_out = (alpha @ vector_values).view(heads, A, 3, dh).permute(1, 2, 0, 3).reshape(A, 3, d)
-            return H + self.out(scalar_out), V + self.vector_out(vector_out)
+            pair_terms = (H.new_zeros(A * A).index_add(0, b.receiver * A + b.sender,
+                                                       self.pair_bias(pair_features).squeeze(-1) * geo.weight)
+                          .view(A, A) - geo.all_distance)  # β − r [A, A], shared by heads; −∞ across complexes
+            logit = torch.baddbmm(pair_terms.expand(heads, A, A), q, k.transpose(1, 2), alpha=1 / math.sqrt(dq))
+            out = torch.softmax(logit, -1) @ self._value_rows(Hn, V).transpose(0, 1)  # [heads, A, 4 dh]
+            return self._residual(H, V, out.transpose(0, 1))
         q = self.query(Hn).view(A, heads, dq).index_select(0, b.receiver)  # [P, heads, dq]
         k = self.key(Hn).view(A, heads, dq).index_select(0, b.sender)
         bias = self.pair_bias(pair_features)  # [P, 1], shared by the heads
@@ -305,11 +303,21 @@ class EquivariantAttention(nn.Module):
         denominator = logit.new_zeros(A, heads).index_add(0, b.receiver, weighted)
         alpha = weighted / denominator.index_select(0, b.receiver)  # [P, heads]
 
-        # Per head one value row u_j = [scalar (dh) ; vector (3 × dh)].
+        values = self._value_rows(Hn, V).index_select(0, b.sender)  # [P, heads, 4 dh]
+        return self._residual(H, V, H.new_zeros(A, heads, 4 * dh).index_add(0, b.receiver, alpha.unsqueeze(-1) * values))
+
+    def _value_rows(self, Hn, V):
+        """Per head one value row u_j = [scalar (dh) ; vector (3 × dh)]: [A, heads, 4 dh]."""
+        A, heads = Hn.shape[0], self.config.heads
+        dh = self.config.hidden // heads
         scalar_values = self.value(Hn).view(A, heads, dh)
         vector_values = self.vector_value(V).view(A, 3, heads, dh).permute(0, 2, 1, 3).reshape(A, heads, 3 * dh)
-        values = torch.cat([scalar_values, vector_values], -1).index_select(0, b.sender)  # [P, heads, 4 dh]
-        out = H.new_zeros(A, heads, 4 * dh).index_add(0, b.receiver, alpha.unsqueeze(-1) * values)
+        return torch.cat([scalar_values, vector_values], -1)
+
+    def _residual(self, H, V, out):
+        """(H + ΔH, V + ΔV) from the aggregated value rows [A, heads, 4 dh]."""
+        A, d, heads = H.shape[0], self.config.hidden, self.config.heads
+        dh = d // heads
         scalar_out = out[..., :dh].reshape(A, d)
         vector_out = out[..., dh:].reshape(A, heads, 3, dh).permute(0, 2, 1, 3).reshape(A, 3, d)
         return H + self.out(scalar_out), V + self.vector_out(vector_out)
