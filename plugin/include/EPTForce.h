@@ -81,7 +81,8 @@ class EPTForce : public OpenMM::Force {
   /// is; n ≥ 1: this Context's evaluations run on n threads — set for each evaluation and restored after it, so
   /// Contexts with different counts coexist); "neighborSkin" (nm, ≥ 0: neighbour lists are rebuilt only after
   /// some atom moved half of it); "implementation" (fused, the default: the hand-written pair kernels of
-  /// ept/fused.h; reference: plain LibTorch ops, same results to rounding, slower). Unknown names or bad values
+  /// ept/fused.h for the pair geometry, the embedding and sparse attention; reference: plain LibTorch ops, same
+  /// results to rounding, slower). Unknown names or bad values
   /// raise OpenMMException. The environment variable EPT_MALLOC_TUNING=1 makes
   /// a Context keep freed memory in the heap (glibc mallopt, process-wide; see ept/allocator.h).
   void setProperty(const std::string& name, const std::string& value);

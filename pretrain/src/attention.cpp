@@ -25,18 +25,21 @@ std::pair<torch::Tensor, torch::Tensor> EquivariantAttentionImpl::forward(const 
   const int64_t dq = config_.qk_factor * dh;
   const auto Hn = norm_(H);
   if (config_.attention == AttentionMode::Dense) {
-    // Every two atoms of a complex, as matrix products over heads: [heads, A, A] logits; the pair bias, weighted
-    // by the envelope, only on the graph's edges (0 elsewhere), so it fades out smoothly at the cutoff.
-    const auto q = query_(Hn).view({A, heads, dq}).transpose(0, 1);  // [heads, A, dq]
-    const auto k = key_(Hn).view({A, heads, dq}).transpose(0, 1);
-    const auto pair_terms = torch::zeros({A * A}, H.options())
-                                .index_add(0, b.receiver * A + b.sender, bias_(pair_features).squeeze(-1) * geo.weight)
-                                .view({A, A}) -
-                            geo.all_distance;  // [A, A] β − r, shared by heads; −∞ across complexes
-    const auto logit = torch::baddbmm(pair_terms.expand({heads, A, A}), q, k.transpose(1, 2), 1.0,
-                                      1.0 / std::sqrt(static_cast<double>(dq)));  // [heads, A, A]
-    const auto out = torch::matmul(torch::softmax(logit, -1), value_rows(Hn, V).transpose(0, 1));  // [heads, A, 4 d_h]
-    return residual(H, V, out.transpose(0, 1));
+    // Every two atoms of a complex, as matrix products over heads: [C, heads, W, W] logits for C complexes of at
+    // most W atoms; the pair bias, weighted by the envelope, only on the graph's edges (0 elsewhere), so it fades
+    // out smoothly at the cutoff.
+    const DenseLayout& layout = geo.dense;
+    const int64_t C = layout.complexes, W = layout.width;
+    const auto q = layout.pad(query_(Hn).view({A, heads, dq})).permute({0, 2, 1, 3});  // [C, heads, W, dq]
+    const auto k = layout.pad(key_(Hn).view({A, heads, dq})).permute({0, 2, 1, 3});
+    const auto pair_terms = torch::zeros({C * W * W}, H.options())
+                                .index_add(0, layout.pair, bias_(pair_features).squeeze(-1) * geo.weight)
+                                .view({C, 1, W, W}) -
+                            layout.distance.unsqueeze(1);  // β − r, shared by heads; −∞ towards empty slots
+    const auto logit = torch::matmul(q, k.transpose(2, 3)) / std::sqrt(static_cast<double>(dq)) + pair_terms;
+    const auto values = layout.pad(value_rows(Hn, V)).permute({0, 2, 1, 3});  // [C, heads, W, 4 d_h]
+    const auto out = torch::matmul(torch::softmax(logit, -1), values).permute({0, 2, 1, 3});  // [C, W, heads, 4 d_h]
+    return residual(H, V, layout.unpad(out));
   }
   if (fused) {
     auto [scalar_out, vector_out] = fused::attention(

@@ -38,14 +38,47 @@ torch::Tensor all_positions(const Batch& batch, const torch::Tensor& real_positi
   return torch::cat({real_positions, centroid}, 0);
 }
 
-torch::Tensor all_pair_distances(const Batch& batch, const torch::Tensor& x) {
+torch::Tensor DenseLayout::pad(const torch::Tensor& t) const {
+  if (complexes == 1) return t.unsqueeze(0);  // one complex fills its row: the slots are the atoms
+  auto shape = t.sizes().vec();
+  shape[0] = complexes * width;
+  auto padded = torch::zeros(shape, t.options()).index_copy(0, slot, t);
+  shape[0] = width;
+  shape.insert(shape.begin(), complexes);
+  return padded.view(shape);
+}
+
+torch::Tensor DenseLayout::unpad(const torch::Tensor& t) const {
+  if (complexes == 1) return t.squeeze(0);
+  auto shape = t.sizes().vec();
+  shape.erase(shape.begin());
+  shape[0] = complexes * width;
+  return t.reshape(shape).index_select(0, slot);
+}
+
+DenseLayout dense_layout(const Batch& b, const torch::Tensor& x) {
+  DenseLayout layout;
+  layout.complexes = b.num_complexes;
+  const auto complex = b.block_complex.index_select(0, b.atom_block);  // [A]
+  const auto counts = torch::bincount(complex, {}, b.num_complexes);
+  layout.width = counts.max().item<int64_t>();
+  // Atoms keep their batch order within a complex: the position of atom a among its complex's atoms.
+  const auto order = std::get<1>(torch::sort(complex, /*stable=*/std::optional<bool>(true), /*dim=*/0));
+  const auto start = counts.cumsum(0) - counts;
+  auto local = torch::empty_like(complex);
+  local.index_put_({order}, torch::arange(complex.size(0), complex.options()) -
+                                start.index_select(0, complex.index_select(0, order)));
+  layout.slot = complex * layout.width + local;
+  layout.pair = layout.slot.index_select(0, b.receiver) * layout.width + local.index_select(0, b.sender);
   // r = 0 on the diagonal: the clamp keeps √ differentiable there, as for self pairs.
-  auto r = (x.unsqueeze(1) - x.unsqueeze(0)).pow(2).sum(-1).clamp_min(1e-20).sqrt();
-  if (batch.num_complexes > 1) {
-    const auto complex = batch.block_complex.index_select(0, batch.atom_block);
-    r = r.masked_fill(complex.unsqueeze(1) != complex.unsqueeze(0), std::numeric_limits<double>::infinity());
+  const auto xp = layout.pad(x);  // [complexes, width, 3]
+  auto r = (xp.unsqueeze(2) - xp.unsqueeze(1)).pow(2).sum(-1).clamp_min(1e-20).sqrt();
+  if (layout.complexes * layout.width > complex.size(0)) {
+    const auto empty = layout.pad(torch::ones({complex.size(0)}, x.options().dtype(torch::kBool))).logical_not();
+    r = r.masked_fill(empty.unsqueeze(1), std::numeric_limits<double>::infinity());
   }
-  return r;
+  layout.distance = r;
+  return layout;
 }
 
 PairGeometry pair_geometry(const Batch& batch, const torch::Tensor& positions, double cutoff, int64_t num_basis) {

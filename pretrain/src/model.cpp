@@ -36,7 +36,7 @@ ModelOutput EPTModelImpl::forward(const Batch& b, const torch::Tensor& positions
   const auto x = all_positions(b, positions);
   auto geo = fused_ ? fused::pair_geometry(b, x, config_.cutoff, config_.radial)
                     : pair_geometry(b, x, config_.cutoff, config_.radial);
-  if (config_.attention == AttentionMode::Dense) geo.all_distance = all_pair_distances(b, x);
+  if (config_.attention == AttentionMode::Dense) geo.dense = dense_layout(b, x);
   const auto pair_features = torch::cat({geo.basis, edge_type_(b.edge_type)}, -1);
   auto [H, V] = embedding_(b, geo, pair_features);
   for (int64_t l = 0; l < config_.layers; ++l) {

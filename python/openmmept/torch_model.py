@@ -189,12 +189,54 @@ def all_positions(batch: Batch, real_positions: torch.Tensor) -> torch.Tensor:
     return torch.cat([real_positions, centroid], 0)
 
 
+class DenseLayout(NamedTuple):
+    """Dense attention's layout: each complex's atoms (real, then global) in one row of ``width`` slots, so that
+    attention runs as [complexes, heads, width, width] matrix products, not over every two atoms of the batch."""
+    complexes: int
+    width: int
+    slot: torch.Tensor      # [A] atom a sits at slot[a] of the flattened [complexes × width]
+    pair: torch.Tensor      # [P] the graph's pair (i, j) at its flat index in [complexes × width × width]
+    distance: torch.Tensor  # [complexes, width, width] |x_i − x_j| (Å; no box), +∞ towards empty slots
+
+    def pad(self, t: torch.Tensor) -> torch.Tensor:
+        """[A, ...] -> [complexes, width, ...], zeros in empty slots."""
+        if self.complexes == 1:
+            return t.unsqueeze(0)
+        padded = t.new_zeros((self.complexes * self.width,) + tuple(t.shape[1:])).index_copy(0, self.slot, t)
+        return padded.view((self.complexes, self.width) + tuple(t.shape[1:]))
+
+    def unpad(self, t: torch.Tensor) -> torch.Tensor:
+        """[complexes, width, ...] -> [A, ...]."""
+        if self.complexes == 1:
+            return t.squeeze(0)
+        return t.reshape((self.complexes * self.width,) + tuple(t.shape[2:])).index_select(0, self.slot)
+
+
+def dense_layout(batch: Batch, positions: torch.Tensor) -> DenseLayout:
+    """The layout of ``batch`` for dense attention, with the distances of all positions [A, 3]."""
+    complex_ = batch.block_complex.index_select(0, batch.atom_block)  # [A]
+    counts = torch.bincount(complex_, minlength=batch.num_complexes)
+    width = int(counts.max())
+    order = torch.sort(complex_, stable=True).indices  # atoms keep their batch order within a complex
+    local = torch.empty_like(complex_)
+    local[order] = torch.arange(len(complex_)) - (counts.cumsum(0) - counts).index_select(0, complex_[order])
+    slot = complex_ * width + local
+    pair = slot.index_select(0, batch.receiver) * width + local.index_select(0, batch.sender)
+    layout = DenseLayout(batch.num_complexes, width, slot, pair, positions.new_zeros(0))
+    xp = layout.pad(positions)
+    r = (xp.unsqueeze(2) - xp.unsqueeze(1)).pow(2).sum(-1).clamp_min(1e-20).sqrt()  # 0 on the diagonal
+    if batch.num_complexes * width > len(complex_):
+        empty = ~layout.pad(torch.ones(len(complex_), dtype=torch.bool))
+        r = r.masked_fill(empty.unsqueeze(1), math.inf)
+    return layout._replace(distance=r)
+
+
 class PairGeometry(NamedTuple):
     vector: torch.Tensor    # [P, 3] r_ij (Å)
     distance: torch.Tensor  # [P]
     basis: torch.Tensor     # [P, K]
     weight: torch.Tensor    # [P] envelope for enveloped pairs, 1 otherwise
-    all_distance: Optional[torch.Tensor] = None  # [A, A] dense attention only: all_pair_distances
+    dense: Optional[DenseLayout] = None  # dense attention only
 
 
 def pair_geometry(batch: Batch, positions: torch.Tensor, cutoff: float, num_basis: int) -> PairGeometry:
@@ -203,15 +245,6 @@ def pair_geometry(batch: Batch, positions: torch.Tensor, cutoff: float, num_basi
     basis = radial_basis(distance, cutoff, num_basis)
     weight = 1 + batch.enveloped * (envelope(distance / cutoff) - 1)
     return PairGeometry(vector, distance, basis, weight)
-
-
-def all_pair_distances(batch: Batch, positions: torch.Tensor) -> torch.Tensor:
-    """|x_i − x_j| between every two atoms [A, A] (Å; no box), +∞ between atoms of different complexes."""
-    r = (positions.unsqueeze(1) - positions.unsqueeze(0)).pow(2).sum(-1).clamp_min(1e-20).sqrt()  # 0 on the diagonal
-    if batch.num_complexes > 1:
-        complex_ = batch.block_complex.index_select(0, batch.atom_block)
-        r = r.masked_fill(complex_.unsqueeze(1) != complex_.unsqueeze(0), math.inf)
-    return r
 
 
 def vector_norm(V: torch.Tensor, eps: float) -> torch.Tensor:
@@ -284,14 +317,17 @@ class EquivariantAttention(nn.Module):
         dq = self.config.qk_factor * dh
         Hn = self.norm(H)
         if self.config.attention == "dense":
-            q = self.query(Hn).view(A, heads, dq).transpose(0, 1)  # [heads, A, dq]
-            k = self.key(Hn).view(A, heads, dq).transpose(0, 1)
-            pair_terms = (H.new_zeros(A * A).index_add(0, b.receiver * A + b.sender,
-                                                       self.pair_bias(pair_features).squeeze(-1) * geo.weight)
-                          .view(A, A) - geo.all_distance)  # β − r [A, A], shared by heads; −∞ across complexes
-            logit = torch.baddbmm(pair_terms.expand(heads, A, A), q, k.transpose(1, 2), alpha=1 / math.sqrt(dq))
-            out = torch.softmax(logit, -1) @ self._value_rows(Hn, V).transpose(0, 1)  # [heads, A, 4 dh]
-            return self._residual(H, V, out.transpose(0, 1))
+            layout = geo.dense
+            C, W = layout.complexes, layout.width
+            q = layout.pad(self.query(Hn).view(A, heads, dq)).permute(0, 2, 1, 3)  # [C, heads, W, dq]
+            k = layout.pad(self.key(Hn).view(A, heads, dq)).permute(0, 2, 1, 3)
+            pair_terms = (H.new_zeros(C * W * W).index_add(0, layout.pair,
+                                                           self.pair_bias(pair_features).squeeze(-1) * geo.weight)
+                          .view(C, 1, W, W) - layout.distance.unsqueeze(1))  # β − r; −∞ towards empty slots
+            logit = q @ k.transpose(2, 3) / math.sqrt(dq) + pair_terms  # [C, heads, W, W]
+            values = layout.pad(self._value_rows(Hn, V)).permute(0, 2, 1, 3)  # [C, heads, W, 4 dh]
+            out = (torch.softmax(logit, -1) @ values).permute(0, 2, 1, 3)  # [C, W, heads, 4 dh]
+            return self._residual(H, V, layout.unpad(out))
         q = self.query(Hn).view(A, heads, dq).index_select(0, b.receiver)  # [P, heads, dq]
         k = self.key(Hn).view(A, heads, dq).index_select(0, b.sender)
         bias = self.pair_bias(pair_features)  # [P, 1], shared by the heads
@@ -389,7 +425,7 @@ class EPTModel(nn.Module):
         x = all_positions(b, positions)  # [A, 3]
         geo = pair_geometry(b, x, c.cutoff, c.radial)
         if c.attention == "dense":
-            geo = geo._replace(all_distance=all_pair_distances(b, x))
+            geo = geo._replace(dense=dense_layout(b, x))
         pair_features = torch.cat([geo.basis, self.edge_type(b.edge_type)], -1)  # [P, K + edge_dim]
         H, V = self.embedding(b, geo, pair_features)
         for attention, feed_forward in zip(self.attention, self.feed_forward):

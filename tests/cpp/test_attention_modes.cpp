@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <torch/autograd.h>
+
 #include "ept/batch.h"
 #include "ept/graph.h"
 #include "test_support.h"
@@ -106,6 +108,36 @@ void expect_batch_equals_separate_runs(EPTModel& model) {
   const ModelOutput a = run(model, c1, s1.positions), b = run(model, c2, s2.positions);
   EXPECT_LT(max_diff(both.energy, torch::cat({a.energy, b.energy})), 1e-10);
   EXPECT_LT(max_diff(both.force, torch::cat({a.force, b.force})), 1e-10);
+}
+
+// Training with forces in the loss differentiates dense attention twice; a batch of two complexes gives the sum of
+// the two complexes' parameter gradients.
+TEST(AttentionModes, DenseForceLossGradientOfABatchIsTheSumOfSeparateRuns) {
+  ModelConfig config;
+  config.attention = AttentionMode::Dense;
+  config.cutoff = 3.0;
+  EPTModel model = test::small_model(config);
+  const Structure s1 = structure_from_smiles("CCO"), s2 = structure_from_smiles("CC(=O)NC");
+  const Complex c1 = build_complex(s1.table), c2 = build_complex(s2.table);
+  const Graph g1 = build_graph(c1, s1.positions, config.graph_options());
+  const Graph g2 = build_graph(c2, s2.positions, config.graph_options());
+  auto gradient = [&](const Batch& b, const std::vector<Vec3>& x) {
+    const auto positions = test::to_tensor(x).requires_grad_(true);
+    const auto energy = model->forward(b, positions, /*force_head=*/false).energy.sum();
+    const auto forces = -torch::autograd::grad({energy}, {positions}, {}, true, /*create_graph=*/true)[0];
+    model->zero_grad();
+    forces.pow(2).sum().backward();
+    std::vector<torch::Tensor> g;
+    for (const auto& p : model->parameters())
+      g.push_back(p.grad().defined() ? p.grad().flatten().clone() : torch::zeros({p.numel()}, p.options()));
+    return torch::cat(g);
+  };
+  auto x = s1.positions;
+  x.insert(x.end(), s2.positions.begin(), s2.positions.end());
+  const auto both = gradient(make_batch({&c1, &c2}, {&g1, &g2}), x);
+  const auto separate = gradient(make_batch({&c1}, {&g1}), s1.positions) + gradient(make_batch({&c2}, {&g2}), s2.positions);
+  EXPECT_GT(separate.abs().max().item<double>(), 1e-6);
+  EXPECT_LT(max_diff(both, separate), 1e-9 * separate.abs().max().item<double>());
 }
 
 TEST(AttentionModes, BatchOfComplexesEqualsSeparateRuns) {

@@ -1,6 +1,7 @@
 // The fused pair kernels (ept/fused.h) give what the reference LibTorch ops give: energies, autograd forces, the
 // direct head, features, and gradients with respect to every parameter, in float64 and float32, for sparse,
-// periodic, dense and multi-complex batches; second derivatives through them are refused by name.
+// periodic, dense (fused geometry and embedding; dense attention is matrix products on both paths) and
+// multi-complex batches; second derivatives through them are refused by name.
 #include <gtest/gtest.h>
 #include <torch/autograd.h>
 

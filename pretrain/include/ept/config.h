@@ -16,7 +16,7 @@ struct ModelConfig {
   int64_t edge_dim = 16;        // edge-type embedding width
   int64_t qk_factor = 1;        // query/key width per head = qk_factor · d / heads (the reference model uses 4;
                                 // each unit costs a [pairs, d] gather per layer)
-  double cutoff = 5.0;          // Å; radial basis, envelope and sparse neighbour search
+  double cutoff = 5.0;          // Å; radial basis, envelope and the graph's neighbour search (both modes)
   AttentionMode attention = AttentionMode::Sparse;
   bool envelope = true;         // weight cutoff pairs by the smooth envelope (switch off only for checks)
   double message_norm = 16.0;   // neighbour sums are divided by this constant (a mean would jump at the cutoff)

@@ -23,7 +23,8 @@ enum EdgeType : int64_t {
 
 /// The graph is the same in both modes: pairs within the cutoff (cell list), O(N); global atoms always see their own
 /// segment. It carries the embedding's messages and the attention's pair bias. Sparse: attention over the graph's
-/// pairs. Dense: attention over every two atoms of a complex (paper-faithful; small molecules, checking; no box).
+/// pairs. Dense: attention over every two atoms of a complex, as in the paper, with the pair bias on the graph's
+/// edges weighted by the envelope (small molecules, checking; no box).
 enum class AttentionMode { Dense, Sparse };
 
 struct GraphOptions {

@@ -43,7 +43,8 @@ class EquivariantAttentionImpl : public torch::nn::Module {
   /// Updates H and V in place of the residual stream: returns {H + ΔH, V + ΔV}.
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& H, const torch::Tensor& V, const Batch& batch,
                                                   const PairGeometry& geometry, const torch::Tensor& pair_features);
-  /// Logits, softmax and aggregation through ept/fused.h (evaluation only: differentiable once).
+  /// Sparse logits, softmax and aggregation through ept/fused.h (evaluation only: differentiable once); dense
+  /// attention is matrix products either way.
   bool fused = false;
 
  private:
