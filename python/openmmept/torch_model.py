@@ -219,14 +219,15 @@ def dense_layout(batch: Batch, positions: torch.Tensor) -> DenseLayout:
     width = int(counts.max())
     order = torch.sort(complex_, stable=True).indices  # atoms keep their batch order within a complex
     local = torch.empty_like(complex_)
-    local[order] = torch.arange(len(complex_)) - (counts.cumsum(0) - counts).index_select(0, complex_[order])
+    start = counts.cumsum(0) - counts
+    local[order] = torch.arange(len(complex_), device=complex_.device) - start.index_select(0, complex_[order])
     slot = complex_ * width + local
     pair = slot.index_select(0, batch.receiver) * width + local.index_select(0, batch.sender)
     layout = DenseLayout(batch.num_complexes, width, slot, pair, positions.new_zeros(0))
     xp = layout.pad(positions)
     r = (xp.unsqueeze(2) - xp.unsqueeze(1)).pow(2).sum(-1).clamp_min(1e-20).sqrt()  # 0 on the diagonal
     if batch.num_complexes * width > len(complex_):
-        empty = ~layout.pad(torch.ones(len(complex_), dtype=torch.bool))
+        empty = ~layout.pad(torch.ones(len(complex_), dtype=torch.bool, device=positions.device))
         r = r.masked_fill(empty.unsqueeze(1), math.inf)
     return layout._replace(distance=r)
 

@@ -1,5 +1,6 @@
 // The Evaluator: its skin-cached graph gives what a fresh graph gives (sparse and dense; no skin without the
-// envelope), is rebuilt only when an atom moved more than half the skin or the box changed, and the last forward pass serves descriptors until positions change.
+// envelope), is rebuilt only when an atom moved more than half the skin or the box changed, and the last forward
+// pass serves descriptors until positions change.
 #include <gtest/gtest.h>
 
 #include <random>
