@@ -13,8 +13,8 @@
 
 %{
 #include "EPTForce.h"
-#include "ept/batch.h"
-#include "ept/conformation_graph.h"
+#include "ept/model/batch.h"
+#include "ept/training/conformation_graph.h"
 #include "ept/error.h"
 #include "internal/EPTComplex.h"
 #include "OpenMM.h"
@@ -85,7 +85,7 @@ import os as _os
     bonds = [(int(a), int(b)) for a, b in bonds]
 %}
 
-%include "ept/modes.h"
+%include "ept/model/modes.h"
 %include "EPTForce.h"
 
 // Graphs over conformations (SIPT), the library's own builders; openmmept.graphs wraps them for NumPy.

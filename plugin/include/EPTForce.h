@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "ept/modes.h"
+#include "ept/model/modes.h"
 #include "openmm/Context.h"
 #include "openmm/Force.h"
 
@@ -18,7 +18,7 @@ namespace EPTPlugin {
 
 class EPTForce : public OpenMM::Force {
  public:
-  /// ept::OutputMode::Energy (conservative) or ept::OutputMode::Direct; see ept/modes.h.
+  /// ept::OutputMode::Energy (conservative) or ept::OutputMode::Direct; see ept/model/modes.h.
   using OutputMode = ept::OutputMode;
   /// Rows of descriptors: ML atoms, blocks (residues, heavy-atom groups), segments (chains, molecules), or one
   /// row for the whole ML region.
@@ -81,10 +81,10 @@ class EPTForce : public OpenMM::Force {
   /// is; n ≥ 1: this Context's evaluations run on n threads — set for each evaluation and restored after it, so
   /// Contexts with different counts coexist); "neighborSkin" (nm, ≥ 0: neighbour lists are rebuilt only after
   /// some atom moved half of it); "implementation" (fused, the default: the hand-written pair kernels of
-  /// ept/fused.h for the pair geometry, the embedding and sparse attention; reference: plain LibTorch ops, same
+  /// ept/model/fused.h for the pair geometry, the embedding and sparse attention; reference: plain LibTorch ops, same
   /// results to rounding, slower). Unknown names or bad values
   /// raise OpenMMException. The environment variable EPT_MALLOC_TUNING=1 makes
-  /// a Context keep freed memory in the heap (glibc mallopt, process-wide; see ept/allocator.h).
+  /// a Context keep freed memory in the heap (glibc mallopt, process-wide; see ept/model/allocator.h).
   void setProperty(const std::string& name, const std::string& value);
   const std::map<std::string, std::string>& getProperties() const { return properties_; }
 

@@ -4,11 +4,11 @@
 #include <map>
 #include <stdexcept>
 
-#include "ept/atomic_file.h"
-#include "ept/checkpoint.h"
-#include "ept/descriptors.h"
+#include "ept/data/atomic_file.h"
+#include "ept/model/checkpoint.h"
+#include "ept/model/descriptors.h"
 #include "ept/error.h"
-#include "ept/structure_io.h"
+#include "ept/data/structure_io.h"
 #include "internal/EPTComplex.h"
 #include "internal/EPTForceImpl.h"
 #include "openmm/OpenMMException.h"

@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# Vocabulary sizes (pretrain/include/ept/vocabulary.h, graph.h; vocabulary version 1).
+# Vocabulary sizes (pretrain/include/ept/data/vocabulary.h, graph.h; vocabulary version 1).
 VOCAB_VERSION = 1
 NUM_ATOM_TYPES = 2 + 118 + 1  # pad, mask, global, then index 2 + Z for Z = 1..118
 NUM_POSITION_CODES = 14
@@ -87,7 +87,7 @@ class ModelConfig:
 
 
 class Batch(NamedTuple):
-    """The network's inputs for one or more complexes (pretrain/include/ept/batch.h). Atoms: the R real atoms, then
+    """The network's inputs for one or more complexes (pretrain/include/ept/model/batch.h). Atoms: the R real atoms, then
     one global atom per segment (A in all). Integer tensors are int64, ``is_global`` bool, the rest floating."""
     num_real: int
     num_atoms: int
@@ -162,7 +162,7 @@ def batch_from_force(force, positions, box=None, config: Optional[ModelConfig] =
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Geometry (pretrain/src/geometry.cpp)
+# Geometry (pretrain/src/model/geometry.cpp)
 
 
 def envelope(s: torch.Tensor) -> torch.Tensor:
@@ -254,7 +254,7 @@ def vector_norm(V: torch.Tensor, eps: float) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Layers (pretrain/src/embedding.cpp, attention.cpp, feed_forward.cpp)
+# Layers (pretrain/src/model/embedding.cpp, attention.cpp, feed_forward.cpp)
 
 
 class Embedding(nn.Module):
@@ -390,7 +390,7 @@ class EquivariantFeedForward(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# The model (pretrain/src/model.cpp)
+# The model (pretrain/src/model/model.cpp)
 
 
 class ModelOutput(NamedTuple):
@@ -482,7 +482,7 @@ class EPTModel(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Checkpoints (pretrain/src/checkpoint.cpp)
+# Checkpoints (pretrain/src/model/checkpoint.cpp)
 
 
 def _parse_header(data: bytes, label: str):

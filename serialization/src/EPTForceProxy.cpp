@@ -1,7 +1,7 @@
 #include "EPTForceProxy.h"
 
 #include "EPTForce.h"
-#include "ept/base64.h"
+#include "ept/data/base64.h"
 #include "openmm/OpenMMException.h"
 #include "openmm/serialization/SerializationNode.h"
 

@@ -1,7 +1,7 @@
 // Time and peak memory of one model evaluation on a water system of a given size.
 //   ept_bench_model ATOMS sparse|dense [REPEATS] [forward|reference]
 // With `forward`, only the gradient-free forward pass runs (for sizes whose backward pass exceeds memory); with
-// `reference`, the evaluation runs the reference LibTorch ops instead of the fused pair kernels (ept/fused.h).
+// `reference`, the evaluation runs the reference LibTorch ops instead of the fused pair kernels (ept/model/fused.h).
 // EPT_BENCH_CONFIG='{"hidden": 128, "layers": 4, ...}' sets model sizes (config.json keys; default: the defaults).
 // Prints one line: atoms, mode, pairs, graph ms, forward ms, forward+backward ms, peak RSS growth (MB).
 // Run one configuration per process (model_scaling.sh does) so that the peak RSS belongs to it alone.
@@ -20,12 +20,12 @@
 #include <random>
 #include <string>
 
-#include "ept/allocator.h"
-#include "ept/batch.h"
-#include "ept/evaluator.h"
-#include "ept/geometry.h"
-#include "ept/graph.h"
-#include "ept/model.h"
+#include "ept/model/allocator.h"
+#include "ept/model/batch.h"
+#include "ept/model/evaluator.h"
+#include "ept/model/geometry.h"
+#include "ept/model/graph.h"
+#include "ept/model/model.h"
 
 namespace {
 

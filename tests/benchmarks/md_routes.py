@@ -275,7 +275,7 @@ def read_ept_config(path):
 
 
 def ept_multiply_adds(config, atoms, pairs, blocks):
-    """Multiply-adds of one forward pass (pretrain/src/{embedding,attention,feed_forward,model}.cpp): every Linear
+    """Multiply-adds of one forward pass (pretrain/src/model/{embedding,attention,feed_forward,model}.cpp): every Linear
     applied to atoms or pairs, the per-pair products, logits and aggregations. ``atoms`` includes the global atoms;
     ``pairs`` are the graph's (dense attention attends over atoms² of them, one complex).
     Element-wise work (layer norms, activations, radial functions) is left out: it is small beside these. The direct
@@ -453,7 +453,7 @@ def run_row(route, system_name, threads, args):
 
 
 def keep_freed_memory():
-    """The malloc settings of ept/allocator.h (EPT_MALLOC_TUNING=1) for this row's process, whatever its route:
+    """The malloc settings of ept/model/allocator.h (EPT_MALLOC_TUNING=1) for this row's process, whatever its route:
     tensors up to 2 GiB from the heap, freed memory never handed back to the kernel. Without them glibc maps and
     unmaps every large tensor and the kernel zeroes its pages again at every evaluation, for every route alike."""
     libc = ctypes.CDLL("libc.so.6")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Model cost against atom count, dense vs sparse, one thread pinned to core 0; prints a Markdown table with the
-# fused pair kernels (ept/fused.h, what EPTForce runs) and the reference LibTorch ops side by side.
+# fused pair kernels (ept/model/fused.h, what EPTForce runs) and the reference LibTorch ops side by side.
 #   tests/benchmarks/model_scaling.sh [build-dir]
 # The reference path keeps ~1.6 MB per atom for the backward pass (float32, default model): its 20 000-atom row
 # would need ~32 GB and is skipped; the fused path needs ~0.25 MB per atom.

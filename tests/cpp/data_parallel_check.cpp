@@ -6,8 +6,8 @@
 
 #include <iostream>
 
-#include "ept/distributed.h"
-#include "ept/trainer.h"
+#include "ept/training/distributed.h"
+#include "ept/training/trainer.h"
 
 int main() {
   torch::set_num_threads(1);

@@ -6,8 +6,8 @@
 
 #include <torch/autograd.h>
 
-#include "ept/batch.h"
-#include "ept/graph.h"
+#include "ept/model/batch.h"
+#include "ept/model/graph.h"
 #include "test_support.h"
 
 namespace ept {

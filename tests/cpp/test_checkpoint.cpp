@@ -4,9 +4,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "ept/atomic_file.h"
-#include "ept/batch.h"
-#include "ept/checkpoint.h"
+#include "ept/data/atomic_file.h"
+#include "ept/model/batch.h"
+#include "ept/model/checkpoint.h"
 #include "ept/error.h"
 #include "test_support.h"
 

@@ -10,7 +10,7 @@
 #include <random>
 #include <torch/types.h>
 
-#include "ept/conformation_graph.h"
+#include "ept/training/conformation_graph.h"
 #include "ept/error.h"
 #include "test_support.h"
 

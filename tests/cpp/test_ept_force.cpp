@@ -7,10 +7,10 @@
 #include <sstream>
 
 #include "EPTForce.h"
-#include "ept/atomic_file.h"
-#include "ept/checkpoint.h"
-#include "ept/evaluator.h"
-#include "ept/structure_io.h"
+#include "ept/data/atomic_file.h"
+#include "ept/model/checkpoint.h"
+#include "ept/model/evaluator.h"
+#include "ept/chemistry/rdkit_structure.h"
 #include "openmm/Context.h"
 #include "openmm/OpenMMException.h"
 #include "openmm/Platform.h"

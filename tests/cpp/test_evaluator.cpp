@@ -5,9 +5,9 @@
 
 #include <random>
 
-#include "ept/descriptors.h"
+#include "ept/model/descriptors.h"
 #include "ept/error.h"
-#include "ept/evaluator.h"
+#include "ept/model/evaluator.h"
 #include "test_support.h"
 
 namespace ept {

@@ -6,13 +6,13 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "ept/checkpoint.h"
-#include "ept/dataset.h"
+#include "ept/model/checkpoint.h"
+#include "ept/data/dataset.h"
 #include "ept/error.h"
-#include "ept/evaluator.h"
-#include "ept/finetune.h"
-#include "ept/trainer.h"
-#include "ept/vocabulary.h"
+#include "ept/model/evaluator.h"
+#include "ept/training/finetune.h"
+#include "ept/training/trainer.h"
+#include "ept/data/vocabulary.h"
 #include "test_support.h"
 
 namespace ept {

@@ -1,4 +1,4 @@
-// The fused pair kernels (ept/fused.h) give what the reference LibTorch ops give: energies, autograd forces, the
+// The fused pair kernels (ept/model/fused.h) give what the reference LibTorch ops give: energies, autograd forces, the
 // direct head, features, and gradients with respect to every parameter, in float64 and float32, for sparse,
 // periodic, dense (fused geometry and embedding; dense attention is matrix products on both paths) and
 // multi-complex batches; second derivatives through them are refused by name.
@@ -6,7 +6,7 @@
 #include <torch/autograd.h>
 
 #include "ept/error.h"
-#include "ept/evaluator.h"
+#include "ept/model/evaluator.h"
 #include "test_support.h"
 
 namespace ept {

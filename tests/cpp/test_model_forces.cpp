@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <set>
 
-#include "ept/evaluator.h"
+#include "ept/model/evaluator.h"
 #include "test_support.h"
 
 namespace ept {

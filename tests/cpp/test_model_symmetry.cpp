@@ -4,9 +4,9 @@
 
 #include <numeric>
 
-#include "ept/batch.h"
-#include "ept/graph.h"
-#include "ept/model.h"
+#include "ept/model/batch.h"
+#include "ept/model/graph.h"
+#include "ept/model/model.h"
 #include "test_support.h"
 
 namespace ept {

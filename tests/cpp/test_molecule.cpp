@@ -2,10 +2,10 @@
 #include <gtest/gtest.h>
 
 #include "ept/error.h"
-#include "ept/graph.h"
-#include "ept/molecule.h"
-#include "ept/structure_io.h"
-#include "ept/vocabulary.h"
+#include "ept/model/graph.h"
+#include "ept/data/molecule.h"
+#include "ept/chemistry/rdkit_structure.h"
+#include "ept/data/vocabulary.h"
 #include "test_support.h"
 
 namespace ept {

@@ -6,7 +6,7 @@
 #include <tuple>
 
 #include "ept/error.h"
-#include "ept/neighbors.h"
+#include "ept/model/neighbors.h"
 
 namespace ept {
 namespace {

@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "ept/error.h"
-#include "ept/noise.h"
+#include "ept/training/noise.h"
 #include "test_support.h"
 
 namespace ept {

@@ -9,13 +9,13 @@
 #include <random>
 #include <torch/autograd.h>
 
-#include "ept/checkpoint.h"
-#include "ept/conformation_graph.h"
-#include "ept/dataset.h"
+#include "ept/model/checkpoint.h"
+#include "ept/training/conformation_graph.h"
+#include "ept/data/dataset.h"
 #include "ept/error.h"
-#include "ept/evaluator.h"
-#include "ept/sipt.h"
-#include "ept/trainer.h"
+#include "ept/model/evaluator.h"
+#include "ept/training/sipt.h"
+#include "ept/training/trainer.h"
 #include "test_support.h"
 
 namespace ept {

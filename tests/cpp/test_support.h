@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "ept/evaluator.h"
-#include "ept/model.h"
-#include "ept/neighbors.h"
-#include "ept/structure_io.h"
+#include "ept/model/evaluator.h"
+#include "ept/model/model.h"
+#include "ept/model/neighbors.h"
+#include "ept/chemistry/rdkit_structure.h"
 
 namespace ept::test {
 

@@ -5,11 +5,11 @@
 #include <filesystem>
 #include <fstream>
 
-#include "ept/checkpoint.h"
-#include "ept/checksum.h"
-#include "ept/dataset.h"
+#include "ept/model/checkpoint.h"
+#include "ept/data/checksum.h"
+#include "ept/data/dataset.h"
 #include "ept/error.h"
-#include "ept/trainer.h"
+#include "ept/training/trainer.h"
 #include "test_support.h"
 
 namespace ept {

@@ -2,7 +2,7 @@
 #include <cstdint>
 #include <string>
 
-#include "ept/checkpoint.h"
+#include "ept/model/checkpoint.h"
 #include "ept/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,5 +1,5 @@
 // DCD trajectories: frames, a clean end, a truncated tail, or an InputError naming the file.
-#include "ept/dcd.h"
+#include "ept/data/dcd.h"
 #include "ept/error.h"
 #include "fuzz_support.h"
 

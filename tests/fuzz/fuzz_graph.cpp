@@ -1,7 +1,7 @@
 // Graph files of `ept finetune --objective sipt` (edge lists, state labels): the first byte picks the reader and
 // the number of nodes; what is read is a valid graph (nodes in range, no self-loops, every edge both ways) or
 // labels of every node, or an InputError naming the file.
-#include "ept/conformation_graph.h"
+#include "ept/training/conformation_graph.h"
 #include "ept/error.h"
 #include "fuzz_support.h"
 

@@ -1,6 +1,6 @@
 // .npy arrays (frames for `ept label`): an array whose size matches its shape, or an InputError naming the file.
 #include "ept/error.h"
-#include "ept/npy.h"
+#include "ept/data/npy.h"
 #include "fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,5 +1,5 @@
 // Corpus shards (CBOR): records or an InputError naming the shard.
-#include "ept/dataset.h"
+#include "ept/data/dataset.h"
 #include "ept/error.h"
 #include "fuzz_support.h"
 

@@ -1,8 +1,8 @@
 // PDB and SDF/MOL files through RDKit and the block builder: a Complex or an InputError. The first byte picks the
 // format.
 #include "ept/error.h"
-#include "ept/molecule.h"
-#include "ept/structure_io.h"
+#include "ept/data/molecule.h"
+#include "ept/chemistry/rdkit_structure.h"
 #include "fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

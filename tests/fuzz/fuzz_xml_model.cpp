@@ -4,7 +4,7 @@
 #include <string>
 
 #include "EPTForce.h"
-#include "ept/base64.h"
+#include "ept/data/base64.h"
 #include "openmm/OpenMMException.h"
 #include "openmm/serialization/XmlSerializer.h"
 

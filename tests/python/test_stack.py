@@ -1,10 +1,12 @@
 """One Python process holds torch, OpenMM, openmm-ml, RDKit and openmmept together: one LibTorch, one OpenMM, and
 EPTForce behaving as any openmm.Force does (getForce, copy, pickle, XmlSerializer)."""
 import copy
+import json
 import pickle
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import openmm
@@ -41,22 +43,70 @@ def test_torch_model_and_eptforce_run_in_one_process(first, model_path):
     assert np.isfinite(float(energy)) and float(grad) > 0
 
 
-def test_rdkit_from_pypi_next_to_the_plugin(model_path):
-    # The plugin's C++ reads PDB files with the system's RDKit; the rdkit wheel is another copy in the same process.
+def rdkit_libraries(maps: str) -> set:
+    """The RDKit shared libraries mapped into a process (from its /proc/PID/maps)."""
+    return {line.split()[-1] for line in maps.splitlines() if "rdkit" in line.split()[-1].lower()}
+
+
+def test_the_plugin_loads_no_rdkit_and_the_rdkit_wheel_is_the_only_one(model_path):
+    # The inference core reads PDB files with its own reader: importing openmmept, building an EPTForce from a PDB
+    # file and evaluating it maps no RDKit library; importing rdkit afterwards maps only the wheel's.
     result = run_python(f"""
-        import openmmept, openmm
+        import json, openmm, openmmept, openmm.app as app
         force = openmmept.EPTForce({model_path!r})
         force.setChemistryFromPdb({str(FIXTURES / "peptide_AGS.pdb")!r})
+        system = openmm.System()
+        for _ in range(31):
+            system.addParticle(12.0)
+        system.addForce(force)
+        context = openmm.Context(system, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("CPU"))
+        context.setPositions(app.PDBFile({str(FIXTURES / "peptide_AGS.pdb")!r}).positions)
+        energy = context.getState(getEnergy=True).getPotentialEnergy()._value
+        before = open("/proc/self/maps").read()
         from rdkit import Chem
         from rdkit.Chem import AllChem
         mol = Chem.AddHs(Chem.MolFromSmiles("CC(=O)NC"))
         AllChem.EmbedMolecule(mol, randomSeed=1)
         other = openmmept.EPTForce({model_path!r})
         openmmept.set_chemistry_from_rdkit(other, mol)
-        print(len(force.getAtomicNumbers()), len(other.getAtomicNumbers()), Chem.MolToSmiles(Chem.RemoveHs(mol)))
+        print(json.dumps(dict(before=before, after=open("/proc/self/maps").read(), energy=energy,
+                              atoms=[len(force.getAtomicNumbers()), len(other.getAtomicNumbers())],
+                              smiles=Chem.MolToSmiles(Chem.RemoveHs(mol)), rdkit=Chem.__file__)))
     """)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["31", "12", "CNC(C)=O"]
+    out = json.loads(result.stdout)
+    assert rdkit_libraries(out["before"]) == set(), "import openmmept mapped an RDKit library"
+    wheel = Path(out["rdkit"]).parents[2]  # site-packages, where the wheel's rdkit/ and rdkit.libs/ are
+    after = rdkit_libraries(out["after"])
+    assert after and all(Path(lib).is_relative_to(wheel) for lib in after), sorted(after)
+    assert out["atoms"] == [31, 12] and out["smiles"] == "CNC(C)=O" and np.isfinite(out["energy"])
+
+
+def test_the_installed_libraries_of_the_python_module_need_no_rdkit():
+    # ldd of every shared library `import openmmept` loads (the module, libept, the plugin and its kernels).
+    package = Path(openmmept.__file__).parent
+    libraries = sorted(package.rglob("*.so"))
+    assert any(lib.name.startswith("libept.") for lib in libraries), libraries
+    for lib in libraries:
+        if lib.name.startswith("libept_chemistry"):
+            continue  # the `ept` command's chemistry (SMILES, SDF), never loaded by the module
+        needed = subprocess.run(["ldd", str(lib)], capture_output=True, text=True).stdout
+        assert "rdkit" not in needed.lower(), f"{lib.name} needs RDKit:\n{needed}"
+
+
+def test_the_pdb_reader_finds_the_bonds_rdkit_finds():
+    # The library's own PDB reader (proximity bonds by covalent radii, CONECT records) against RDKit's on the
+    # peptide fixture and on villin in water (OpenMM's test.pdb: a protein, water, no CONECT within residues).
+    from rdkit import Chem
+    for path in (FIXTURES / "peptide_AGS.pdb", Path(openmm.app.__file__).parent / "data" / "test.pdb"):
+        force = openmmept.EPTForce(openmmept.default_model_path())
+        force.setChemistryFromPdb(path)
+        mol = Chem.MolFromPDBFile(str(path), sanitize=False, removeHs=False)
+        theirs = {tuple(sorted((b.GetBeginAtomIdx(), b.GetEndAtomIdx()))) for b in mol.GetBonds()}
+        ours = {tuple(sorted(b)) for b in force.getBonds()}
+        assert ours == theirs, (path.name, sorted(ours ^ theirs)[:10])
+        assert list(force.getAtomicNumbers()) == [a.GetAtomicNum() for a in mol.GetAtoms()]
+        assert list(force.getResidueIds()) == [a.GetPDBResidueInfo().GetResidueNumber() for a in mol.GetAtoms()]
 
 
 def water_force(model_path):

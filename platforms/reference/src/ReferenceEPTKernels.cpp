@@ -4,9 +4,9 @@
 
 #include <cmath>
 
-#include "ept/allocator.h"
-#include "ept/checkpoint.h"
-#include "ept/evaluator.h"
+#include "ept/model/allocator.h"
+#include "ept/model/checkpoint.h"
+#include "ept/model/evaluator.h"
 #include "internal/EPTComplex.h"
 #include "openmm/OpenMMException.h"
 #include "openmm/internal/ContextImpl.h"
@@ -116,7 +116,7 @@ void ReferenceCalcEPTForceKernel::initialize(const System& system, const EPTForc
     return std::make_unique<ept::Evaluator>(model, std::move(complex), options);
   });
   s.threads = std::stoi(props.at("threads"));
-  ept::tune_allocator_if_requested();  // process-wide, only when asked for (see ept/allocator.h)
+  ept::tune_allocator_if_requested();  // process-wide, only when asked for (see ept/model/allocator.h)
   s.mode = force.getOutputMode();
   s.scale = force.getEnergyScale();
   s.parameter = force.getGlobalParameterName();

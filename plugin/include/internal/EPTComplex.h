@@ -2,7 +2,7 @@
 #define EPT_COMPLEX_H_
 // The block description of an EPTForce's ML atoms, shared by the force and its kernels.
 #include "EPTForce.h"
-#include "ept/molecule.h"
+#include "ept/data/molecule.h"
 
 namespace EPTPlugin {
 

@@ -3,14 +3,14 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "ept/atomic_file.h"
-#include "ept/checkpoint.h"
-#include "ept/dcd.h"
-#include "ept/descriptors.h"
+#include "ept/data/atomic_file.h"
+#include "ept/model/checkpoint.h"
+#include "ept/data/dcd.h"
+#include "ept/model/descriptors.h"
 #include "ept/error.h"
-#include "ept/evaluator.h"
-#include "ept/npy.h"
-#include "ept/structure_io.h"
+#include "ept/model/evaluator.h"
+#include "ept/data/npy.h"
+#include "ept/data/structure_io.h"
 #include "options.h"
 #include "progress.h"
 

@@ -5,10 +5,10 @@
 #include <iostream>
 
 #include "commands.h"
-#include "ept/checkpoint.h"
+#include "ept/model/checkpoint.h"
 #include "ept/error.h"
-#include "ept/evaluator.h"
-#include "ept/structure_io.h"
+#include "ept/model/evaluator.h"
+#include "ept/chemistry/rdkit_structure.h"
 #include "options.h"
 
 namespace ept::cli {

@@ -1,7 +1,7 @@
 #include <iostream>
 
 #include "commands.h"
-#include "ept/checkpoint.h"
+#include "ept/model/checkpoint.h"
 #include "options.h"
 
 namespace ept::cli {

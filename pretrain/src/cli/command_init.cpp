@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "ept/checkpoint.h"
+#include "ept/model/checkpoint.h"
 #include "ept/error.h"
 #include "options.h"
 

@@ -12,14 +12,14 @@
 #include <thread>
 
 #include "commands.h"
-#include "ept/atomic_file.h"
-#include "ept/checksum.h"
-#include "ept/dataset.h"
-#include "ept/dcd.h"
+#include "ept/data/atomic_file.h"
+#include "ept/data/checksum.h"
+#include "ept/data/dataset.h"
+#include "ept/data/dcd.h"
 #include "ept/error.h"
-#include "ept/structure_io.h"
-#include "ept/trajectory.h"
-#include "ept/xtb.h"
+#include "ept/data/structure_io.h"
+#include "ept/data/trajectory.h"
+#include "ept/data/xtb.h"
 #include "options.h"
 #include "progress.h"
 

@@ -7,7 +7,7 @@
 
 #include "commands.h"
 #include "corpus_sources.h"
-#include "ept/dataset.h"
+#include "ept/data/dataset.h"
 #include "ept/error.h"
 #include "options.h"
 #include "progress.h"

@@ -3,9 +3,9 @@
 #include <iomanip>
 
 #include "commands.h"
-#include "ept/dataset.h"
+#include "ept/data/dataset.h"
 #include "ept/error.h"
-#include "ept/trainer.h"
+#include "ept/training/trainer.h"
 #include "options.h"
 #include "progress.h"
 

@@ -4,10 +4,10 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "ept/checkpoint.h"
-#include "ept/dataset.h"
+#include "ept/model/checkpoint.h"
+#include "ept/data/dataset.h"
 #include "ept/error.h"
-#include "ept/trainer.h"
+#include "ept/training/trainer.h"
 #include "options.h"
 
 namespace ept::cli {

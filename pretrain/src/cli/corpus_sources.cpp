@@ -12,8 +12,8 @@
 #include <random>
 #include <set>
 
-#include "ept/dcd.h"
-#include "ept/structure_io.h"
+#include "ept/data/dcd.h"
+#include "ept/chemistry/rdkit_structure.h"
 
 namespace ept::cli {
 namespace {

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "ept/dataset.h"
+#include "ept/data/dataset.h"
 
 namespace ept::cli {
 

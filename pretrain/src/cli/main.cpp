@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "commands.h"
-#include "ept/allocator.h"
+#include "ept/model/allocator.h"
 #include "ept/error.h"
 
 namespace {

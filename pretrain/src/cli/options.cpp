@@ -2,9 +2,9 @@
 
 #include <torch/utils.h>
 
-#include "ept/config.h"
+#include "ept/model/config.h"
 #include "ept/error.h"
-#include "ept/trainer.h"
+#include "ept/training/trainer.h"
 
 namespace ept::cli {
 

@@ -1,4 +1,4 @@
-#include "ept/atomic_file.h"
+#include "ept/data/atomic_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "ept/base64.h"
+#include "ept/data/base64.h"
 
 #include <array>
 #include <cstdint>

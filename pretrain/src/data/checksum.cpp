@@ -1,4 +1,4 @@
-#include "ept/checksum.h"
+#include "ept/data/checksum.h"
 
 #include <zlib.h>
 

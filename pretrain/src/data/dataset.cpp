@@ -1,10 +1,10 @@
-#include "ept/dataset.h"
+#include "ept/data/dataset.h"
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "ept/atomic_file.h"
-#include "ept/checksum.h"
+#include "ept/data/atomic_file.h"
+#include "ept/data/checksum.h"
 #include "ept/error.h"
 
 namespace ept {

@@ -1,4 +1,4 @@
-#include "ept/dcd.h"
+#include "ept/data/dcd.h"
 
 #include <cmath>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "ept/molecule.h"
+#include "ept/data/molecule.h"
 
 #include <iostream>
 #include <map>
@@ -6,7 +6,7 @@
 #include <set>
 
 #include "ept/error.h"
-#include "ept/vocabulary.h"
+#include "ept/data/vocabulary.h"
 
 namespace ept {
 namespace {

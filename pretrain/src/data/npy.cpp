@@ -1,9 +1,9 @@
-#include "ept/npy.h"
+#include "ept/data/npy.h"
 
 #include <cstring>
 #include <regex>
 
-#include "ept/atomic_file.h"
+#include "ept/data/atomic_file.h"
 #include "ept/error.h"
 
 namespace ept {

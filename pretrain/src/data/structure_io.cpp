@@ -1,19 +1,23 @@
-#include "ept/structure_io.h"
+#include "ept/data/structure_io.h"
 
-#include <GraphMol/DistGeomHelpers/Embedder.h>
-#include <GraphMol/FileParsers/FileParsers.h>
-#include <GraphMol/MolOps.h>
-#include <GraphMol/MonomerInfo.h>
-#include <GraphMol/ROMol.h>
-#include <GraphMol/SmilesParse/SmilesParse.h>
-
+#include <algorithm>
+#include <cctype>
+#include <cmath>
 #include <filesystem>
-#include <memory>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <tuple>
 
+#include "ept/data/elements.h"
 #include "ept/error.h"
 
 namespace ept {
 namespace {
+
+constexpr double kBondTolerance = 0.45;  // Å beyond the sum of covalent radii
+constexpr double kMinBondLength = 0.40;  // Å; closer atoms are overlapping copies, not bonded
 
 std::string trimmed(const std::string& s) {
   auto b = s.find_first_not_of(' ');
@@ -21,80 +25,167 @@ std::string trimmed(const std::string& s) {
   return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
-void require_file(const std::string& path) {
-  if (!std::filesystem::exists(path)) throw InputError("file '" + path + "' does not exist");
+// Columns [first, first + count) (1-based, as the PDB format numbers them), "" past the end of a short line.
+std::string columns(const std::string& line, size_t first, size_t count) {
+  return first - 1 < line.size() ? line.substr(first - 1, count) : "";
+}
+
+std::string where(const std::string& label, size_t line_number) {
+  return "PDB file '" + label + "' line " + std::to_string(line_number);
+}
+
+double coordinate(const std::string& line, size_t first, const std::string& label, size_t line_number) {
+  const std::string field = trimmed(columns(line, first, 8));
+  size_t used = 0;
+  double value = NAN;
+  try {
+    value = std::stod(field, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (field.empty() || used != field.size() || !std::isfinite(value))
+    throw InputError(where(label, line_number) + ": coordinate '" + field + "' (columns " + std::to_string(first) +
+                     "–" + std::to_string(first + 7) + ") is not a number");
+  return value;
+}
+
+// The element of an ATOM/HETATM record: columns 77–78, else the atom name (columns 13–16), where PDB files write
+// the element right-justified in columns 13–14 (" CA " is carbon, "CA  " calcium). Four-character hydrogen names
+// such as "HG11" fill column 13, so two letters are read only in mixed case (" Cl "), or from columns 13–14 in
+// HETATM records and where the atom is its own residue (an ion "NA" in residue "NA").
+int element_of(const std::string& line, bool hetero, const std::string& label, size_t line_number) {
+  std::string symbol = trimmed(columns(line, 77, 2));
+  symbol.erase(std::remove_if(symbol.begin(), symbol.end(), [](unsigned char c) { return !std::isalpha(c); }),
+               symbol.end());
+  if (!symbol.empty()) {
+    if (int z = elements::atomic_number(symbol)) return z;
+    throw InputError(where(label, line_number) + ": element '" + symbol + "' (columns 77–78) is not an element");
+  }
+  const std::string name = columns(line, 13, 4) + "    ";
+  const std::string letters = name.substr(std::min(name.find_first_not_of(" 0123456789"), name.size())) + "  ";
+  auto alpha = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; };
+  const bool mixed_case = alpha(letters[0]) && std::islower(static_cast<unsigned char>(letters[1]));
+  const bool flush_left = alpha(name[0]) && alpha(name[1]) &&
+                          (hetero || trimmed(name) == trimmed(columns(line, 18, 3)));  // ions: "NA" in residue "NA"
+  if (mixed_case || flush_left)
+    if (int z = elements::atomic_number(letters.substr(0, 2))) return z;
+  for (char c : name)
+    if (std::isalpha(static_cast<unsigned char>(c)))
+      if (int z = elements::atomic_number(std::string(1, c))) return z;
+  throw InputError(where(label, line_number) + ": no element in columns 77–78 and none readable from the atom name '" +
+                   trimmed(name) + "'; write the element symbol in columns 77–78");
+}
+
+// Pairs closer than their covalent radii allow, found on a grid of cells as wide as the longest possible bond.
+void add_proximity_bonds(const AtomTable& t, const std::vector<std::array<double, 3>>& x,
+                         std::set<std::pair<int64_t, int64_t>>& bonds) {
+  const size_t n = x.size();
+  std::vector<double> radius(n);
+  double largest = 0;
+  for (size_t i = 0; i < n; ++i) largest = std::max(largest, radius[i] = elements::covalent_radius(t.atomic_numbers[i]));
+  const double cell = 2 * largest + kBondTolerance;
+  using Key = std::tuple<int64_t, int64_t, int64_t>;
+  auto key = [&](const std::array<double, 3>& p) {
+    return Key{static_cast<int64_t>(std::floor(p[0] / cell)), static_cast<int64_t>(std::floor(p[1] / cell)),
+               static_cast<int64_t>(std::floor(p[2] / cell))};
+  };
+  std::map<Key, std::vector<size_t>> cells;
+  for (size_t i = 0; i < n; ++i) cells[key(x[i])].push_back(i);
+  for (size_t i = 0; i < n; ++i) {
+    const auto [cx, cy, cz] = key(x[i]);
+    for (int64_t dx = -1; dx <= 1; ++dx)
+      for (int64_t dy = -1; dy <= 1; ++dy)
+        for (int64_t dz = -1; dz <= 1; ++dz) {
+          auto found = cells.find(Key{cx + dx, cy + dy, cz + dz});
+          if (found == cells.end()) continue;
+          for (size_t j : found->second) {
+            if (j <= i || (t.atomic_numbers[i] == 1 && t.atomic_numbers[j] == 1)) continue;
+            double d2 = 0;
+            for (int k = 0; k < 3; ++k) d2 += (x[i][k] - x[j][k]) * (x[i][k] - x[j][k]);
+            const double longest = radius[i] + radius[j] + kBondTolerance;
+            if (d2 > kMinBondLength * kMinBondLength && d2 <= longest * longest)
+              bonds.insert({static_cast<int64_t>(i), static_cast<int64_t>(j)});
+          }
+        }
+  }
 }
 
 }  // namespace
 
-Structure structure_from_rdkit(const RDKit::ROMol& mol, int conformer_id) {
+Structure parse_pdb(const std::string& text, const std::string& label) {
   Structure s;
   AtomTable& t = s.table;
-  const unsigned n = mol.getNumAtoms();
-  bool has_residues = n > 0;
-  for (unsigned i = 0; i < n; ++i)
-    if (!dynamic_cast<const RDKit::AtomPDBResidueInfo*>(mol.getAtomWithIdx(i)->getMonomerInfo())) has_residues = false;
-  for (unsigned i = 0; i < n; ++i) {
-    const RDKit::Atom* atom = mol.getAtomWithIdx(i);
-    t.atomic_numbers.push_back(atom->getAtomicNum());
-    if (has_residues) {
-      auto* info = static_cast<const RDKit::AtomPDBResidueInfo*>(atom->getMonomerInfo());
-      t.atom_names.push_back(trimmed(info->getName()));
-      t.residue_names.push_back(trimmed(info->getResidueName()));
-      t.residue_ids.push_back(info->getResidueNumber());
-      t.chain_ids.push_back(info->getChainId());
+  std::map<int64_t, int64_t> index_of_serial;
+  std::vector<std::pair<int64_t, int64_t>> conect;
+  char kept_altloc = ' ';
+  std::istringstream lines(text);
+  std::string line;
+  size_t line_number = 0;
+  while (std::getline(lines, line)) {
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const std::string record = columns(line, 1, 6);
+    if (record == "ENDMDL" || trimmed(record) == "END") break;  // the first model only
+    const bool hetero = record == "HETATM";
+    if (record == "ATOM  " || record == "ATOM" || hetero) {
+      const char altloc = line.size() > 16 ? line[16] : ' ';
+      if (altloc != ' ') {
+        if (kept_altloc == ' ') kept_altloc = altloc;
+        if (altloc != kept_altloc) continue;
+      }
+      const int z = element_of(line, hetero, label, line_number);
+      s.positions.push_back({coordinate(line, 31, label, line_number), coordinate(line, 39, label, line_number),
+                             coordinate(line, 47, label, line_number)});
+      t.atomic_numbers.push_back(z);
+      t.atom_names.push_back(trimmed(columns(line, 13, 4)));
+      t.residue_names.push_back(trimmed(columns(line, 18, 3)));
+      const std::string chain = columns(line, 22, 1);
+      t.chain_ids.push_back(chain.empty() ? " " : chain);
+      const std::string residue = trimmed(columns(line, 23, 4));
+      try {
+        t.residue_ids.push_back(residue.empty() ? 0 : std::stoi(residue));
+      } catch (const std::exception&) {
+        throw InputError(where(label, line_number) + ": residue number '" + residue + "' is not an integer");
+      }
+      try {
+        index_of_serial[std::stoll(trimmed(columns(line, 7, 5)))] = static_cast<int64_t>(t.atomic_numbers.size()) - 1;
+      } catch (const std::exception&) {
+        // Serial numbers past 99 999 are written in other ways (hexadecimal, stars); such atoms take no CONECT.
+      }
+    } else if (record == "CONECT") {
+      auto serial = [&](size_t first) -> int64_t {
+        const std::string field = trimmed(columns(line, first, 5));
+        try {
+          return field.empty() ? -1 : std::stoll(field);
+        } catch (const std::exception&) {
+          throw InputError(where(label, line_number) + ": CONECT serial '" + field + "' is not an integer");
+        }
+      };
+      const int64_t from = serial(7);
+      for (size_t first = 12; first <= 27; first += 5)
+        if (int64_t to = serial(first); from >= 0 && to >= 0) conect.emplace_back(from, to);
     }
   }
-  for (const RDKit::Bond* bond : mol.bonds())
-    t.bonds.push_back({static_cast<int64_t>(bond->getBeginAtomIdx()), static_cast<int64_t>(bond->getEndAtomIdx())});
-  if (mol.getNumConformers() > 0) {
-    const RDKit::Conformer& conf = mol.getConformer(conformer_id);
-    for (unsigned i = 0; i < n; ++i) {
-      const auto& p = conf.getAtomPos(i);
-      s.positions.push_back({p.x, p.y, p.z});
-    }
+  if (t.atomic_numbers.empty()) throw InputError("PDB file '" + label + "' holds no atoms (no ATOM or HETATM records)");
+  std::set<std::pair<int64_t, int64_t>> bonds;
+  for (auto [from, to] : conect) {
+    auto a = index_of_serial.find(from), b = index_of_serial.find(to);
+    if (a == index_of_serial.end() || b == index_of_serial.end() || a->second == b->second) continue;
+    bonds.insert(std::minmax(a->second, b->second));
   }
+  add_proximity_bonds(t, s.positions, bonds);
+  for (auto [a, b] : bonds) t.bonds.push_back({a, b});
   return s;
 }
 
 Structure read_pdb(const std::string& path) {
-  require_file(path);
-  std::unique_ptr<RDKit::RWMol> mol;
-  try {
-    mol.reset(RDKit::PDBFileToMol(path, /*sanitize=*/false, /*removeHs=*/false));
-  } catch (const std::exception& e) {
-    throw InputError("PDB file '" + path + "' could not be read: " + e.what());
-  }
-  if (!mol || mol->getNumAtoms() == 0) throw InputError("PDB file '" + path + "' holds no atoms");
-  return structure_from_rdkit(*mol);
-}
-
-Structure read_mol_file(const std::string& path) {
-  require_file(path);
-  std::unique_ptr<RDKit::RWMol> mol;
-  try {
-    mol.reset(RDKit::MolFileToMol(path, /*sanitize=*/true, /*removeHs=*/false));
-  } catch (const std::exception& e) {
-    throw InputError("MOL/SDF file '" + path + "' could not be read: " + e.what());
-  }
-  if (!mol) throw InputError("MOL/SDF file '" + path + "' holds no molecule RDKit can sanitise");
-  return structure_from_rdkit(*mol);
-}
-
-Structure structure_from_smiles(const std::string& smiles, int seed) {
-  std::unique_ptr<RDKit::RWMol> mol;
-  try {
-    mol.reset(RDKit::SmilesToMol(smiles));
-  } catch (const std::exception& e) {
-    throw InputError("SMILES '" + smiles + "' could not be parsed: " + e.what());
-  }
-  if (!mol) throw InputError("SMILES '" + smiles + "' could not be parsed");
-  RDKit::MolOps::addHs(*mol);
-  RDKit::DGeomHelpers::EmbedParameters params = RDKit::DGeomHelpers::ETKDGv3;
-  params.randomSeed = seed;
-  if (RDKit::DGeomHelpers::EmbedMolecule(*mol, params) < 0)
-    throw InputError("SMILES '" + smiles + "': RDKit could not embed a conformer");
-  return structure_from_rdkit(*mol);
+  if (std::filesystem::is_directory(path)) throw InputError("'" + path + "' is a directory, not a PDB file");
+  if (!std::filesystem::exists(path)) throw InputError("file '" + path + "' does not exist");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError("PDB file '" + path + "' could not be opened");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_pdb(text.str(), path);
 }
 
 }  // namespace ept

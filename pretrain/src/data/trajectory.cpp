@@ -1,9 +1,9 @@
-#include "ept/trajectory.h"
+#include "ept/data/trajectory.h"
 
 #include <filesystem>
 
 #include "ept/error.h"
-#include "ept/npy.h"
+#include "ept/data/npy.h"
 
 namespace ept {
 

@@ -1,11 +1,10 @@
-#include "ept/vocabulary.h"
-
-#include <GraphMol/PeriodicTable.h>
+#include "ept/data/vocabulary.h"
 
 #include <array>
 #include <cctype>
 #include <map>
 
+#include "ept/data/elements.h"
 #include "ept/error.h"
 
 namespace ept::vocab {
@@ -54,7 +53,7 @@ int64_t position_code(const std::string& atom_name, int atomic_number) {
   size_t start = 0;
   while (start < name.size() && std::isdigit(static_cast<unsigned char>(name[start]))) ++start;  // "1HB" style
   name = name.substr(start);
-  std::string symbol = RDKit::PeriodicTable::getTable()->getElementSymbol(atomic_number);
+  std::string symbol = elements::symbol(atomic_number);
   for (auto& c : symbol) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   std::string rest = name.rfind(symbol, 0) == 0 ? name.substr(symbol.size()) : (name.empty() ? "" : name.substr(1));
   if (rest.rfind("XT", 0) == 0) return kPosXT;
@@ -83,7 +82,7 @@ std::string block_name(int64_t block_type) {
   if (block_type >= kBlockAminoAcidOffset && block_type < kBlockAminoAcidOffset + kNumAminoAcids)
     return kAminoAcids[block_type - kBlockAminoAcidOffset];
   if (block_type > kBlockElementOffset && block_type < kNumBlockTypes)
-    return RDKit::PeriodicTable::getTable()->getElementSymbol(static_cast<int>(block_type - kBlockElementOffset));
+    return elements::symbol(static_cast<int>(block_type - kBlockElementOffset));
   return "<invalid>";
 }
 

@@ -1,4 +1,4 @@
-#include "ept/xtb.h"
+#include "ept/data/xtb.h"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "ept/error.h"
-#include "ept/vocabulary.h"
+#include "ept/data/vocabulary.h"
 
 extern char** environ;
 

@@ -1,4 +1,4 @@
-#include "ept/allocator.h"
+#include "ept/model/allocator.h"
 
 #include <malloc.h>
 

@@ -1,7 +1,7 @@
 #include <cmath>
 
-#include "ept/fused.h"
-#include "ept/layers.h"
+#include "ept/model/fused.h"
+#include "ept/model/layers.h"
 
 namespace ept {
 

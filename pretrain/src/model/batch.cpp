@@ -1,9 +1,9 @@
-#include "ept/batch.h"
+#include "ept/model/batch.h"
 
 #include <algorithm>
 
 #include "ept/error.h"
-#include "ept/vocabulary.h"
+#include "ept/data/vocabulary.h"
 
 namespace ept {
 namespace {

@@ -1,14 +1,14 @@
-#include "ept/checkpoint.h"
+#include "ept/model/checkpoint.h"
 
 #include <cstring>
 #include <filesystem>
 #include <set>
 #include <nlohmann/json.hpp>
 
-#include "ept/atomic_file.h"
-#include "ept/checksum.h"
+#include "ept/data/atomic_file.h"
+#include "ept/data/checksum.h"
 #include "ept/error.h"
-#include "ept/vocabulary.h"
+#include "ept/data/vocabulary.h"
 
 namespace ept {
 namespace {

@@ -1,4 +1,4 @@
-#include "ept/config.h"
+#include "ept/model/config.h"
 
 #include <nlohmann/json.hpp>
 

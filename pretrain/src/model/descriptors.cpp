@@ -1,7 +1,7 @@
-#include "ept/descriptors.h"
+#include "ept/model/descriptors.h"
 
 #include "ept/error.h"
-#include "ept/layers.h"
+#include "ept/model/layers.h"
 
 namespace ept {
 

@@ -1,9 +1,9 @@
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/modules/activation.h>
 
-#include "ept/fused.h"
-#include "ept/layers.h"
-#include "ept/vocabulary.h"
+#include "ept/model/fused.h"
+#include "ept/model/layers.h"
+#include "ept/data/vocabulary.h"
 
 namespace ept {
 

@@ -1,4 +1,4 @@
-#include "ept/evaluator.h"
+#include "ept/model/evaluator.h"
 
 #include <torch/autograd.h>
 
@@ -6,9 +6,9 @@
 #include <cmath>
 #include <string>
 
-#include "ept/descriptors.h"
+#include "ept/model/descriptors.h"
 #include "ept/error.h"
-#include "ept/geometry.h"
+#include "ept/model/geometry.h"
 
 namespace ept {
 

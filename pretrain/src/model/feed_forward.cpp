@@ -1,6 +1,6 @@
 #include <torch/nn/functional/activation.h>
 
-#include "ept/layers.h"
+#include "ept/model/layers.h"
 
 namespace ept {
 

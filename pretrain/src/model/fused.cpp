@@ -1,4 +1,4 @@
-#include "ept/fused.h"
+#include "ept/model/fused.h"
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>

@@ -1,4 +1,4 @@
-#include "ept/geometry.h"
+#include "ept/model/geometry.h"
 
 #include <cstring>
 #include <limits>

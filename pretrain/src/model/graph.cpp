@@ -1,4 +1,4 @@
-#include "ept/graph.h"
+#include "ept/model/graph.h"
 
 #include <algorithm>
 #include <cmath>

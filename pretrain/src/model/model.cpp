@@ -1,9 +1,9 @@
-#include "ept/model.h"
+#include "ept/model/model.h"
 
 #include <torch/nn/modules/activation.h>
 
-#include "ept/fused.h"
-#include "ept/vocabulary.h"
+#include "ept/model/fused.h"
+#include "ept/data/vocabulary.h"
 
 namespace ept {
 

@@ -1,4 +1,4 @@
-#include "ept/neighbors.h"
+#include "ept/model/neighbors.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "ept/conformation_graph.h"
+#include "ept/training/conformation_graph.h"
 
 #include <algorithm>
 #include <atomic>
@@ -14,7 +14,7 @@
 #include <string_view>
 #include <thread>
 
-#include "ept/atomic_file.h"
+#include "ept/data/atomic_file.h"
 #include "ept/error.h"
 
 namespace ept {

@@ -1,4 +1,4 @@
-#include "ept/distributed.h"
+#include "ept/training/distributed.h"
 
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>

@@ -1,14 +1,14 @@
-#include "ept/finetune.h"
+#include "ept/training/finetune.h"
 
 #include <torch/autograd.h>
 #include <ATen/ops/linalg_pinv.h>
 
 #include <map>
 
-#include "ept/batch.h"
-#include "ept/evaluator.h"
-#include "ept/geometry.h"
-#include "ept/vocabulary.h"
+#include "ept/model/batch.h"
+#include "ept/model/evaluator.h"
+#include "ept/model/geometry.h"
+#include "ept/data/vocabulary.h"
 
 namespace ept {
 namespace {

@@ -1,4 +1,4 @@
-#include "ept/igso3.h"
+#include "ept/training/igso3.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "ept/noise.h"
+#include "ept/training/noise.h"
 
 #include <cmath>
 

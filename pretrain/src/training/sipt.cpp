@@ -1,4 +1,4 @@
-#include "ept/sipt.h"
+#include "ept/training/sipt.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "ept/trainer.h"
+#include "ept/training/trainer.h"
 
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/serialize.h>
@@ -12,14 +12,14 @@
 #include <set>
 #include <sstream>
 
-#include "ept/base64.h"
-#include "ept/batch.h"
-#include "ept/evaluator.h"
-#include "ept/checkpoint.h"
-#include "ept/descriptors.h"
-#include "ept/geometry.h"
+#include "ept/data/base64.h"
+#include "ept/model/batch.h"
+#include "ept/model/evaluator.h"
+#include "ept/model/checkpoint.h"
+#include "ept/model/descriptors.h"
+#include "ept/model/geometry.h"
 #include "ept/error.h"
-#include "ept/graph.h"
+#include "ept/model/graph.h"
 
 namespace ept {
 namespace {

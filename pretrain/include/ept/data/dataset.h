@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "ept/molecule.h"
-#include "ept/neighbors.h"
+#include "ept/data/molecule.h"
+#include "ept/model/neighbors.h"
 
 namespace ept {
 

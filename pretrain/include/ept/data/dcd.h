@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "ept/neighbors.h"
+#include "ept/model/neighbors.h"
 
 namespace ept {
 

@@ -1,14 +1,11 @@
 #pragma once
-// Reading molecules into AtomTable + coordinates (Å) with RDKit: PDB files, SDF/MOL files, SMILES.
+// Reading PDB files into an AtomTable + coordinates (Å): residues, chains and bonds, no chemistry toolkit needed.
+// SMILES and SDF/MOL files, which need chemistry perception, are read by ept/chemistry/rdkit_structure.h.
 #include <array>
 #include <string>
 #include <vector>
 
-#include "ept/molecule.h"
-
-namespace RDKit {
-class ROMol;
-}
+#include "ept/data/molecule.h"
 
 namespace ept {
 
@@ -18,14 +15,12 @@ struct Structure {
   std::vector<std::array<double, 3>> positions;
 };
 
-/// Atoms, residue information (where RDKit has it) and bonds of an RDKit molecule; positions from `conformer_id`
-/// if the molecule has conformers.
-Structure structure_from_rdkit(const RDKit::ROMol& mol, int conformer_id = -1);
-/// A PDB file with residues, chains and bonds (CONECT records plus RDKit's proximity bonding); hydrogens kept.
+/// A PDB file: ATOM and HETATM records of the first model (the first alternate location of each atom), hydrogens
+/// kept. Elements from columns 77–78, else from the atom name. Bonds: the CONECT records plus every pair closer
+/// than the sum of their covalent radii + 0.45 Å (and farther than 0.4 Å; never hydrogen–hydrogen), the usual
+/// proximity rule for PDB files, which list no bonds within standard residues.
 Structure read_pdb(const std::string& path);
-/// The first molecule of an SDF or MOL file, hydrogens kept as written.
-Structure read_mol_file(const std::string& path);
-/// A molecule from SMILES with explicit hydrogens and one ETKDG conformer (deterministic for a given seed).
-Structure structure_from_smiles(const std::string& smiles, int seed = 42);
+/// The same from the text of a PDB file; `label` names it in errors.
+Structure parse_pdb(const std::string& text, const std::string& label);
 
 }  // namespace ept

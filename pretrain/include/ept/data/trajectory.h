@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "ept/dcd.h"
+#include "ept/data/dcd.h"
 
 namespace ept {
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "ept/neighbors.h"
+#include "ept/model/neighbors.h"
 
 namespace ept {
 

@@ -5,8 +5,8 @@
 
 #include <vector>
 
-#include "ept/graph.h"
-#include "ept/molecule.h"
+#include "ept/model/graph.h"
+#include "ept/data/molecule.h"
 
 namespace ept {
 
@@ -21,7 +21,7 @@ struct Batch {
   torch::Tensor enveloped;                    // [P] 0/1
   torch::Tensor self_pair;                    // int64 [A] index of the pair (i, i)
   // The pairs receiver by receiver: those of atom i are row_pairs[row_start[i] .. row_start[i + 1]), by sender.
-  // Every graph is symmetric: reverse_pair[p] is the pair (j, i) of p = (i, j). (ept/fused.h walks these.)
+  // Every graph is symmetric: reverse_pair[p] is the pair (j, i) of p = (i, j). (ept/model/fused.h walks these.)
   torch::Tensor row_start;     // int64 [A + 1]
   torch::Tensor row_pairs;     // int64 [P]
   torch::Tensor reverse_pair;  // int64 [P]

@@ -4,7 +4,7 @@
 // foreign, truncated, corrupt, wrong-version or mismatching file raises CheckpointError naming file and problem.
 #include <string>
 
-#include "ept/model.h"
+#include "ept/model/model.h"
 
 namespace ept {
 

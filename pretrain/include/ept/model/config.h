@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string>
 
-#include "ept/graph.h"
+#include "ept/model/graph.h"
 
 namespace ept {
 

@@ -6,9 +6,9 @@
 
 #include <string>
 
-#include "ept/batch.h"
-#include "ept/model.h"
-#include "ept/modes.h"
+#include "ept/model/batch.h"
+#include "ept/model/model.h"
+#include "ept/model/modes.h"
 
 namespace ept {
 

@@ -7,10 +7,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "ept/batch.h"
-#include "ept/graph.h"
-#include "ept/model.h"
-#include "ept/modes.h"
+#include "ept/model/batch.h"
+#include "ept/model/graph.h"
+#include "ept/model/model.h"
+#include "ept/model/modes.h"
 
 namespace ept {
 
@@ -26,7 +26,7 @@ struct EvaluatorOptions {
   /// changed; pairs beyond the cutoff weigh zero under the envelope, so results equal those of a fresh graph (a
   /// model without the envelope gets no skin). A periodic box too small for cutoff + skin shrinks the skin used.
   double skin = 0.0;
-  /// The fused pair kernels (ept/fused.h) on the CPU; false runs the reference LibTorch ops (benchmarks compare).
+  /// The fused pair kernels (ept/model/fused.h) on the CPU; false runs the reference LibTorch ops (benchmarks compare).
   bool fused = true;
 };
 

@@ -9,8 +9,8 @@
 
 #include <utility>
 
-#include "ept/batch.h"
-#include "ept/geometry.h"
+#include "ept/model/batch.h"
+#include "ept/model/geometry.h"
 
 namespace ept::fused {
 

@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include "ept/batch.h"
-#include "ept/neighbors.h"
+#include "ept/model/batch.h"
+#include "ept/model/neighbors.h"
 
 namespace ept {
 

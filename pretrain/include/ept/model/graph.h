@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "ept/molecule.h"
-#include "ept/neighbors.h"
+#include "ept/data/molecule.h"
+#include "ept/model/neighbors.h"
 
 namespace ept {
 

@@ -7,9 +7,9 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
-#include "ept/batch.h"
-#include "ept/config.h"
-#include "ept/geometry.h"
+#include "ept/model/batch.h"
+#include "ept/model/config.h"
+#include "ept/model/geometry.h"
 
 namespace ept {
 
@@ -23,7 +23,7 @@ class EmbeddingImpl : public torch::nn::Module {
   /// Returns {H, V}.
   std::pair<torch::Tensor, torch::Tensor> forward(const Batch& batch, const PairGeometry& geometry,
                                                   const torch::Tensor& pair_features);
-  /// Messages through ept/fused.h (evaluation only: differentiable once).
+  /// Messages through ept/model/fused.h (evaluation only: differentiable once).
   bool fused = false;
 
  private:
@@ -43,7 +43,7 @@ class EquivariantAttentionImpl : public torch::nn::Module {
   /// Updates H and V in place of the residual stream: returns {H + ΔH, V + ΔV}.
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& H, const torch::Tensor& V, const Batch& batch,
                                                   const PairGeometry& geometry, const torch::Tensor& pair_features);
-  /// Sparse logits, softmax and aggregation through ept/fused.h (evaluation only: differentiable once); dense
+  /// Sparse logits, softmax and aggregation through ept/model/fused.h (evaluation only: differentiable once); dense
   /// attention is matrix products either way.
   bool fused = false;
 

@@ -4,7 +4,7 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/container/sequential.h>
 
-#include "ept/layers.h"
+#include "ept/model/layers.h"
 
 namespace ept {
 
@@ -23,7 +23,7 @@ class EPTModelImpl : public torch::nn::Module {
   /// Without `force_head`, ModelOutput::force is left undefined (energies and descriptors do not need it).
   ModelOutput forward(const Batch& batch, const torch::Tensor& positions, bool force_head = true);
   const ModelConfig& config() const { return config_; }
-  /// Evaluation through the fused pair kernels of ept/fused.h (CPU; forces by autograd, no second derivatives)
+  /// Evaluation through the fused pair kernels of ept/model/fused.h (CPU; forces by autograd, no second derivatives)
   /// instead of reference LibTorch ops; off by default, the Evaluator switches it on. Same results to rounding.
   void set_fused(bool fused);
   bool fused() const { return fused_; }

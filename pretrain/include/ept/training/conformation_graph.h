@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "ept/neighbors.h"  // Vec3
+#include "ept/model/neighbors.h"  // Vec3
 
 namespace ept {
 

@@ -6,8 +6,8 @@
 
 #include <vector>
 
-#include "ept/dataset.h"
-#include "ept/model.h"
+#include "ept/data/dataset.h"
+#include "ept/model/model.h"
 
 namespace ept {
 

@@ -5,7 +5,7 @@
 #include <random>
 #include <vector>
 
-#include "ept/neighbors.h"
+#include "ept/model/neighbors.h"
 
 namespace ept {
 

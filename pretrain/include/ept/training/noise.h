@@ -7,8 +7,8 @@
 #include <random>
 #include <vector>
 
-#include "ept/igso3.h"
-#include "ept/molecule.h"
+#include "ept/training/igso3.h"
+#include "ept/data/molecule.h"
 
 namespace ept {
 

@@ -1,6 +1,6 @@
 #pragma once
 // Structure-inducing finetuning (SIPT, shared/EPT-SPEC.md): L = (1 − λ)·L_denoise + λ·L_SI, where L_SI makes the
-// pooled embeddings of conformations reflect a graph over them (ept/conformation_graph.h: time lag, RMSD, state
+// pooled embeddings of conformations reflect a graph over them (ept/training/conformation_graph.h: time lag, RMSD, state
 // labels, a user's edges). This file holds the two structure losses and the sampler of minibatches: anchors,
 // each with a graph neighbour and a non-neighbour.
 #include <torch/types.h>
@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "ept/conformation_graph.h"
-#include "ept/modes.h"
+#include "ept/training/conformation_graph.h"
+#include "ept/model/modes.h"
 
 namespace ept {
 

@@ -15,13 +15,13 @@
 #include <optional>
 #include <string>
 
-#include "ept/config.h"
-#include "ept/dataset.h"
-#include "ept/distributed.h"
-#include "ept/finetune.h"
-#include "ept/model.h"
-#include "ept/noise.h"
-#include "ept/sipt.h"
+#include "ept/model/config.h"
+#include "ept/data/dataset.h"
+#include "ept/training/distributed.h"
+#include "ept/training/finetune.h"
+#include "ept/model/model.h"
+#include "ept/training/noise.h"
+#include "ept/training/sipt.h"
 
 namespace ept {
 
