@@ -65,6 +65,7 @@ for _cls, _name in ((openmm.System, "getForce"), (openmm.CustomCVForce, "getColl
 
 from .chemistry import set_chemistry_from_rdkit, set_chemistry_from_topology  # noqa: E402
 from .describe import Describer, DescriptorReporter, describe, descriptors_in_context  # noqa: E402
+from .mlmm import mixed_positions  # noqa: E402
 from .potential import EPTPotential  # noqa: E402
 
 
@@ -100,5 +101,5 @@ def __getattr__(name):
 
 
 __all__ = ["Describer", "DescriptorLevel", "DescriptorReporter", "EPTForce", "EPTPotential", "OutputMode",
-           "default_model_path", "model_path", "describe", "descriptors_in_context", "set_chemistry_from_rdkit",
-           "set_chemistry_from_topology"]
+           "default_model_path", "model_path", "describe", "descriptors_in_context", "mixed_positions",
+           "set_chemistry_from_rdkit", "set_chemistry_from_topology"]

@@ -17,11 +17,16 @@ class EPTPotential(MLPotential):
 
     def createMixedSystem(self, topology: openmm.app.Topology, system: openmm.System, atoms: Iterable[int], *args,
                           **kwargs):
-        """openmm-ml's createMixedSystem, after a check that names an atom index outside the topology."""
-        atoms = [int(a) for a in atoms]
-        for a in atoms:
-            if not 0 <= a < topology.getNumAtoms():
-                raise ValueError(f"ML atom index {a} is outside the topology's {topology.getNumAtoms()} atoms")
+        """openmm-ml's createMixedSystem, after checks that name an atom index outside the topology, a repeated one
+        or an empty region.
+
+        Where the ML region cuts covalent bonds, openmm-ml caps each with a hydrogen for the model: a virtual site
+        appended after the topology's atoms, so the System has more particles than the topology has atoms. Every
+        force of ``system`` with one entry per particle gets entries for the sites that change nothing (implicit
+        solvent included; :func:`openmmept.mlmm.complete_link_sites`), and the System runs in vacuum, implicit
+        solvent and PME water alike. Positions for it: ``openmmept.mixed_positions(mixed, positions)``;
+        ``returnInfo=True`` (openmm-ml's) returns ``{"system", "topology", "oldToNew"}`` with a topology that holds
+        the sites, for ``app.Simulation`` and its reporters."""
         return super().createMixedSystem(topology, system, atoms, *args, **kwargs)
 
     def createForce(self, topology: openmm.app.Topology, atoms: Optional[Iterable[int]] = None, **args) -> EPTForce:

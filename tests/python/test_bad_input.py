@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import openmm
 import pytest
+from openmmml import MLPotential
 
 import openmmept
 from conftest import FIXTURES
@@ -43,8 +44,18 @@ def test_an_invalid_descriptor_level_is_named_by_every_call(model_path, peptide)
 
 
 def test_mixed_system_names_an_atom_outside_the_topology(model_path, peptide):
-    with pytest.raises(ValueError, match="ML atom index 31 is outside the topology's 31 atoms"):
-        openmmept.EPTPotential(model_path).createMixedSystem(peptide.topology, openmm.System(), [0, 31])
+    # Through both entry points, before openmm-ml's surgery (which fails on them with an assertion in OpenMM, or a
+    # Context error about chemistry for 0 atoms).
+    mm = openmm.app.ForceField("amber14-all.xml").createSystem(peptide.topology)
+    for potential in (openmmept.EPTPotential(model_path), MLPotential("ept", modelPath=model_path)):
+        with pytest.raises(ValueError, match="ML atom index 31 is outside the topology's 31 atoms"):
+            potential.createMixedSystem(peptide.topology, mm, [0, 31])
+        with pytest.raises(ValueError, match="ML atom index 99 is outside"):
+            potential.createMixedSystem(peptide.topology, mm, [0, 99])
+        with pytest.raises(ValueError, match="the ML region is empty"):
+            potential.createMixedSystem(peptide.topology, mm, [])
+        with pytest.raises(ValueError, match="ML atom index 2 is given twice"):
+            potential.createMixedSystem(peptide.topology, mm, [1, 2, 2])
 
 
 def test_paths_and_numpy_indices_are_taken(model_path, peptide):
@@ -67,7 +78,6 @@ def test_a_model_whose_energy_means_nothing_warns_where_it_would_replace_the_for
     import warnings
 
     from conftest import ept_binary
-    from openmmml import MLPotential
     assert openmmept.EPTForce(model_path).getEnergyMeaning() == "untrained"
     info = subprocess.run([ept_binary(), "info", "--model", model_path], capture_output=True, text=True, check=True)
     assert "energy:     untrained: the energy head was never fitted" in info.stdout

@@ -51,6 +51,13 @@ def test_mlpotential_arguments_reach_the_force(model_path, peptide):
         peptide.topology)) == openmm.XmlSerializer.serialize(potential.createSystem(peptide.topology))
 
 
+def test_the_embeddings_are_openmm_mls(model_path):
+    # "mechanical" is openmm-ml's own embedding, which MLPotential("ept") runs itself (to complete the System after
+    # it, openmmept.mlmm): the names a user can pass are the same as for any other potential.
+    potential = MLPotential("ept", modelPath=model_path)
+    assert potential.getSupportedEmbeddings() == ["mechanical"]
+
+
 @pytest.fixture(scope="module")
 def solvated():
     """The peptide in a periodic box of TIP3P water, amber14 with PME and constraints on bonds to hydrogen."""
