@@ -1,6 +1,7 @@
 """Descriptors of conformations: live from a Simulation (DescriptorReporter) and offline from frames or
 trajectories (describe). Levels: "atom", "block" (residues, heavy-atom groups), "segment", "molecule"."""
 import os
+import struct
 import sys
 from typing import Optional, Sequence
 
@@ -61,10 +62,15 @@ class Describer:
         self.labels = list(self.force.getDescriptorLabels(self.code))
         self.shape = (len(self.labels), self.force.getNumDescriptorColumns())
 
-    def __call__(self, positions, box_vectors=None) -> np.ndarray:
+    def __call__(self, positions, box_vectors=None, where: str = "the positions") -> np.ndarray:
+        """Descriptors of one frame; ``where`` names it in errors (e.g. "frame 12 of 'run.dcd'")."""
         x = _nm(positions)
         if x.shape != (self.num_atoms, 3):
-            raise ValueError(f"positions of shape {x.shape} for a topology of {self.num_atoms} atoms")
+            raise ValueError(f"{where}: positions of shape {x.shape} for a topology of {self.num_atoms} atoms")
+        bad = np.flatnonzero(~np.isfinite(x).all(axis=1))
+        if bad.size:
+            raise ValueError(f"{where}: atom {bad[0]} has a non-finite position (NaN or inf)"
+                             + (f", and {bad.size - 1} more atoms" if bad.size > 1 else ""))
         if box_vectors is not None:
             self.context.setPeriodicBoxVectors(*[openmm.Vec3(*v) for v in _nm(box_vectors)])
         self.context.setPositions(x)
@@ -86,13 +92,21 @@ def describe(topology, positions, level: str = "block", model: Optional[str] = N
     """
     import mdtraj
 
+    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+        raise ValueError(f"batch must be a whole number of frames ≥ 1, got {batch!r}")
+    source = "the positions"
     if isinstance(positions, (str, os.PathLike)):
-        if not os.path.exists(positions):
-            raise FileNotFoundError(f"trajectory '{positions}' does not exist")
+        path = os.fspath(positions)
+        source = f"'{path}'"
         if topology is None:
             raise ValueError("describe() needs a topology to read a trajectory file")
+        _check_trajectory_file(path, topology.getNumAtoms())
+        if batch * topology.getNumAtoms() * 12 > 2**30:
+            raise ValueError(f"batch={batch} frames of {topology.getNumAtoms()} atoms would take "
+                             f"{batch * topology.getNumAtoms() * 12 / 2**30:.0f} GiB at once; frames are read batch "
+                             f"by batch, so a batch of 100–1000 frames costs nothing in speed")
         top = mdtraj.Topology.from_openmm(topology)
-        chunks = mdtraj.iterload(os.fspath(positions), top=top, chunk=batch)
+        chunks = mdtraj.iterload(path, top=top, chunk=batch)
     elif isinstance(positions, mdtraj.Trajectory):
         topology = topology if topology is not None else positions.topology.to_openmm()
         chunks = [positions]
@@ -112,7 +126,7 @@ def describe(topology, positions, level: str = "block", model: Optional[str] = N
         if describer is None:
             describer = Describer(topology, model, level, atoms)
         for k, x in enumerate(xyz):
-            frames.append(describer(x, None if boxes is None else boxes[k]))
+            frames.append(describer(x, None if boxes is None else boxes[k], f"frame {len(frames)} of {source}"))
             if progress and len(frames) % 50 == 0:
                 print(f"\rdescribed {len(frames)} frames", end="", file=sys.stderr)
     if progress:
@@ -124,22 +138,52 @@ def describe(topology, positions, level: str = "block", model: Optional[str] = N
     return np.stack(frames)
 
 
+def _check_trajectory_file(path: str, atoms: int) -> None:
+    """Our own checks of a trajectory file before mdtraj reads it: a file (not a folder), not empty, and for DCD
+    files the atom count and at least one frame, read from the header, in our words."""
+    if os.path.isdir(path):
+        raise ValueError(f"trajectory '{path}' is a directory; give a trajectory file (.dcd, .xtc, ...)")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"trajectory '{path}' does not exist")
+    if os.path.getsize(path) == 0:
+        raise ValueError(f"trajectory '{path}' is empty (0 bytes): the run that writes it wrote nothing yet")
+    if not path.lower().endswith(".dcd"):
+        return
+    try:
+        header_atoms, header_end, frame_bytes = _dcd_layout(path)
+    except (OSError, struct.error, ValueError) as e:
+        raise ValueError(f"trajectory '{path}' is not a DCD file OpenMM or CHARMM writes ({e})") from None
+    if header_atoms != atoms:
+        raise ValueError(f"the trajectory '{path}' has {header_atoms} atoms but the topology has {atoms}; give the "
+                         "topology the trajectory was written with")
+    if os.path.getsize(path) - header_end < frame_bytes:
+        raise ValueError(f"trajectory '{path}' holds no complete frame (a header only: the run wrote no frame yet)")
+
+
+def _dcd_layout(path: str):
+    """(atoms, bytes of the header records, bytes per frame) of a DCD file: three header records, each
+    <length> bytes <length>, then per frame an optional unit-cell record and the x, y, z records."""
+    with open(path, "rb") as f:
+        offset, has_cell, atoms = 0, False, 0
+        for record in range(3):  # header, title, atom count
+            f.seek(offset)
+            (length,) = struct.unpack("<i", f.read(4))
+            if not 0 < length < 1 << 20:
+                raise ValueError(f"record {record} has length {length}")
+            if record == 0:
+                has_cell = struct.unpack("<i", f.read(48)[44:48])[0] != 0
+            if record == 2:
+                (atoms,) = struct.unpack("<i", f.read(4))
+            offset += 8 + length
+    return atoms, offset, (56 if has_cell else 0) + 3 * (8 + 4 * atoms)
+
+
 def _warn_if_cut_short(path: str, frames: int, atoms: int) -> None:
     """mdtraj stops at the last complete frame of a DCD file without a word; say so when bytes follow it (what a
     killed writer leaves), as `ept describe` does."""
-    import struct
     import warnings
-    with open(path, "rb") as f:
-        offset, has_cell = 0, False
-        for record in range(3):  # header, title, atom count: each <length> bytes <length>
-            f.seek(offset)
-            (length,) = struct.unpack("<i", f.read(4))
-            if record == 0:
-                has_cell = struct.unpack("<i", f.read(48)[44:48])[0] != 0
-            offset += 8 + length
-        size = os.fstat(f.fileno()).st_size
-    frame_bytes = (56 if has_cell else 0) + 3 * (8 + 4 * atoms)
-    extra = size - offset - frames * frame_bytes
+    _, offset, frame_bytes = _dcd_layout(path)
+    extra = os.path.getsize(path) - offset - frames * frame_bytes
     if extra > 0:
         warnings.warn(f"'{path}' ends inside frame {frames} ({extra} bytes of a frame cut short, as a killed run "
                       f"leaves); described the {frames} complete frames", stacklevel=3)
@@ -157,8 +201,9 @@ class DescriptorReporter:
     def __init__(self, file: str, reportInterval: int, level: str = "block", model: Optional[str] = None,
                  atoms: Optional[Sequence[int]] = None, append: bool = False):
         level = descriptor_level(level).name.lower()
-        if reportInterval < 1:
-            raise ValueError("reportInterval must be at least 1")
+        if (isinstance(reportInterval, bool) or not isinstance(reportInterval, (int, np.integer))
+                or reportInterval < 1):
+            raise ValueError(f"reportInterval must be a whole number of steps ≥ 1, got {reportInterval!r}")
         self.file, self.interval, self.level = os.fspath(file), int(reportInterval), level
         self.model, self.atoms, self.append = model, atoms, append
         self._writer = None

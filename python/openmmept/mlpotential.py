@@ -146,6 +146,13 @@ class EPTPotentialImpl(MLPotentialImpl):
         mixed = made["system"] if isinstance(made, dict) else made
         complete_link_sites(mixed, system.getNumParticles())
         join_link_sites_to_residues(mixed, system.getNumParticles())
+        sites = mixed.getNumParticles() - system.getNumParticles()
+        if sites and not returnInfo:
+            warnings.warn(f"the ML region cuts {sites} covalent bond(s), so openmm-ml added {sites} link-atom site(s): "
+                          f"the mixed System has {mixed.getNumParticles()} particles for the topology's "
+                          f"{system.getNumParticles()} atoms. Set positions with openmmept.mixed_positions(system, "
+                          "positions); returnInfo=True also gives the topology with the sites, for Simulation and its "
+                          "reporters", stacklevel=_callers_stacklevel())
         return made
 
     def getMLLongRange(self) -> bool:

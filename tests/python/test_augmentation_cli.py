@@ -146,6 +146,32 @@ def test_label_names_bad_inputs(md, tmp_path):
     assert r.returncode != 0 and "--charge" in r.stderr
 
 
+def test_label_refuses_charges_and_units_that_label_another_molecule(md, tmp_path):
+    def run(trajectory, *extra):
+        return subprocess.run([ept_binary(), "label", "--topology", str(md / "ala.pdb"), "--trajectory", str(trajectory),
+                               "--out", str(tmp_path / "o")] + list(extra), capture_output=True, text=True)
+    # ACE-ALA-NME has 78 electrons: +1 leaves 77 (odd, but xtb runs closed-shell), −7 leaves 85, +80 leaves −2.
+    r = run(md / "run0.dcd", "--system", str(md / "system.xml"), "--charge", "1")
+    assert r.returncode != 0 and "--charge 1 disagrees with the System" in r.stderr and "sum to 0 e" in r.stderr
+    for charge, electrons in ((1, "77 electrons"), (-7, "85 electrons"), (80, "-2 electrons")):
+        r = run(md / "run0.dcd", "--charge", str(charge))
+        assert r.returncode != 0 and electrons in r.stderr and "check the total charge" in r.stderr, r.stderr
+    frames = read_dataset_positions(md).astype(np.float64)  # Å
+    np.save(tmp_path / "nm.npy", frames / 10)
+    r = run(tmp_path / "nm.npy", "--charge", "0")
+    assert r.returncode != 0 and "frame 0 of '" in r.stderr and "look like nanometres" in r.stderr
+    np.save(tmp_path / "none.npy", frames[:0])
+    r = run(tmp_path / "none.npy", "--charge", "0")
+    assert r.returncode != 0 and "none.npy' hold no complete frame" in r.stderr
+    # A force threshold below what xtb gives: labelled, warned, and recorded in the data set's labels.
+    np.save(tmp_path / "one.npy", frames[:1])
+    r = run(tmp_path / "one.npy", "--charge", "0", "--max-force", "1")
+    assert r.returncode == 0 and "1 labelled frame(s) have an xtb force above --max-force 1" in r.stderr
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    labels = manifest["labels"] if isinstance(manifest["labels"], dict) else json.loads(manifest["labels"])
+    assert labels["max_force"] == 1 and len(labels["frames_above_max_force"]) == 1
+
+
 def finetune(data, out, *extra, steps=40, check=True):
     return subprocess.run([ept_binary(), "finetune", "--objective", "energy", "--data", str(data), "--out", str(out),
                            "--from-scratch", "--hidden", "16", "--ffn", "32", "--heads", "2", "--layers", "1",

@@ -1,5 +1,6 @@
 """Bad input a user gives on purpose gets an error that names it; what Python users pass (pathlib paths, NumPy
 indices) is taken. The README's bad-input matrix lists these cases."""
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 from openmmml import MLPotential
 
 import openmmept
-from conftest import FIXTURES
+from conftest import FIXTURES, ept_binary
 
 
 def test_energy_scale_must_be_finite(model_path):
@@ -87,3 +88,85 @@ def test_a_model_whose_energy_means_nothing_warns_where_it_would_replace_the_for
         warnings.simplefilter("error")  # the direct force head, and a force added by hand, say nothing
         MLPotential("ept", modelPath=model_path, outputMode="direct").createSystem(peptide.topology)
         openmmept.EPTPotential(model_path).createForce(peptide.topology)
+
+
+def write_dcd(path, peptide, frames: int) -> Path:
+    x = np.array(peptide.positions.value_in_unit(openmm.unit.nanometer))
+    with open(path, "wb") as f:
+        dcd = openmm.app.DCDFile(f, peptide.topology, 0.001)
+        for k in range(frames):
+            dcd.writeModel(x + 0.001 * k)
+    return Path(path)
+
+
+def test_describe_checks_its_trajectory_and_batch_in_its_own_words(model_path, peptide, tmp_path):
+    dcd = write_dcd(tmp_path / "run.dcd", peptide, 3)
+    top = peptide.topology
+    with pytest.raises(ValueError, match="is a directory"):
+        openmmept.describe(top, tmp_path, model=model_path)
+    (tmp_path / "empty.dcd").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"is empty \(0 bytes\)"):
+        openmmept.describe(top, tmp_path / "empty.dcd", model=model_path)
+    header_only = write_dcd(tmp_path / "none.dcd", peptide, 0)
+    with pytest.raises(ValueError, match="holds no complete frame"):
+        openmmept.describe(top, header_only, model=model_path)
+    modeller = openmm.app.Modeller(top, peptide.positions)
+    modeller.delete([next(modeller.topology.atoms())])
+    with pytest.raises(ValueError, match="has 31 atoms but the topology has 30"):
+        openmmept.describe(modeller.topology, dcd, model=model_path)
+    for batch in (-1, 0, 2.5, True):
+        with pytest.raises(ValueError, match="batch must be a whole number of frames"):
+            openmmept.describe(top, dcd, model=model_path, batch=batch)
+    with pytest.raises(ValueError, match="GiB at once"):
+        openmmept.describe(top, dcd, model=model_path, batch=10**9)
+    assert openmmept.describe(top, dcd, model=model_path, batch=2).shape[:2] == (3, 3)
+
+
+def test_a_non_finite_frame_is_named_by_its_index_and_file(model_path, peptide, tmp_path):
+    dcd = write_dcd(tmp_path / "run.dcd", peptide, 3)
+    # Frame 1's first x coordinate to NaN: the file ends with 3 frames of x, y, z records (4 + 4·31 + 4 bytes each).
+    data = bytearray(dcd.read_bytes())
+    frame_bytes = 3 * (8 + 4 * 31)
+    x = len(data) - 2 * frame_bytes + 4
+    data[x:x + 4] = np.float32(np.nan).tobytes()
+    dcd.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"frame 1 of '.*run.dcd': atom 0 has a non-finite position"):
+        openmmept.describe(peptide.topology, dcd, model=model_path)
+    r = subprocess.run([ept_binary(), "describe", "--model", model_path, "--topology", str(FIXTURES / "peptide_AGS.pdb"),
+                        "--trajectory", str(dcd), "--out", str(tmp_path / "d.npy")], capture_output=True, text=True)
+    assert r.returncode != 0 and "frame 1 of '" in r.stderr and "atom 0 has a non-finite position" in r.stderr
+
+
+def test_a_reporter_interval_must_be_whole_steps():
+    for interval in (2.5, 0, "10"):
+        with pytest.raises(ValueError, match="reportInterval must be a whole number of steps"):
+            openmmept.DescriptorReporter("r.npy", interval)
+    assert openmmept.DescriptorReporter("r.npy", np.int64(10)).interval == 10
+
+
+def test_a_directory_given_as_a_model_is_called_a_directory(model_path, tmp_path):
+    (tmp_path / "model.ept").write_bytes(Path(model_path).read_bytes())
+    with pytest.raises(openmm.OpenMMException, match="is a directory, not a model file.*model.ept"):
+        openmmept.EPTForce(str(tmp_path))
+    r = subprocess.run([ept_binary(), "info", "-m", str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode != 0 and "is a directory" in r.stderr and "empty" not in r.stderr
+
+
+def test_an_absurd_format_version_is_called_damage(model_path, tmp_path):
+    data = bytearray(Path(model_path).read_bytes())
+    assert data[8:12] == b"\x01\x00\x00\x00"  # the format version (1), right after the 8-byte signature
+    data[10] = 1  # 65 537
+    (tmp_path / "flipped.ept").write_bytes(bytes(data))
+    r = subprocess.run([ept_binary(), "info", "-m", str(tmp_path / "flipped.ept")], capture_output=True, text=True)
+    assert r.returncode != 0 and "65537" in r.stderr and "most likely damaged" in r.stderr
+    assert "use the openmm-ept release that wrote it" not in r.stderr
+
+
+def test_cli_options_print_integers_as_integers_and_check_outputs_first(model_path, tmp_path):
+    r = subprocess.run([ept_binary(), "pretrain", "--corpus", str(FIXTURES / "corpus"), "--out", str(tmp_path / "p"),
+                        "--steps", "0"], capture_output=True, text=True)
+    assert r.returncode != 0 and "--steps must be at least 1, got 0\n" in r.stderr
+    dcd = write_dcd(tmp_path / "run.dcd", openmm.app.PDBFile(str(FIXTURES / "peptide_AGS.pdb")), 2)
+    r = subprocess.run([ept_binary(), "describe", "--model", model_path, "--topology", str(FIXTURES / "peptide_AGS.pdb"),
+                        "--trajectory", str(dcd), "--out", str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode != 0 and "it is a directory" in r.stderr and "frames" not in r.stderr  # before any frame

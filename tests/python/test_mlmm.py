@@ -283,8 +283,10 @@ def test_the_link_site_is_a_hydrogen_of_the_residue_it_caps(model_path, systems,
     # as a molecule of its own. It becomes "HL" of Gly 2, bonded to Gly's C, right after Gly's atoms, so the blocks
     # are the two residues only (inside the CustomCVForce as well when interpolating).
     topology, positions, system, ml_atoms = systems["obc2"]
-    mixed = MLPotential("ept", modelPath=model_path).createMixedSystem(topology, system, ml_atoms,
-                                                                       interpolate=interpolate)
+    with pytest.warns(UserWarning, match=r"added 1 link-atom site\(s\): the mixed System has 32 particles for the "
+                                         r"topology's 31 atoms. Set positions with openmmept.mixed_positions"):
+        mixed = MLPotential("ept", modelPath=model_path).createMixedSystem(topology, system, ml_atoms,
+                                                                           interpolate=interpolate)
     forces = [f for f in mixed.getForces() if openmmept.EPTForce.isinstance(f)]
     for cv in (f for f in mixed.getForces() if isinstance(f, openmm.CustomCVForce)):
         forces += [cv.getCollectiveVariable(i) for i in range(cv.getNumCollectiveVariables())

@@ -155,3 +155,27 @@ def test_the_shipped_sipt_model_gives_descriptors_of_its_own(md):
     sipt = openmmept.describe(pdb.topology, pdb.positions, level="block", model=path)[0]
     pretrained = openmmept.describe(pdb.topology, pdb.positions, level="block", model=openmmept.model_path("ept-small"))[0]
     assert sipt.shape == pretrained.shape and np.abs(sipt - pretrained).max() > 1e-3
+
+
+def metadata_strings(model: str) -> list:
+    """Every string in a model's metadata (`ept info`'s metadata line)."""
+    info = subprocess.run([ept_binary(), "info", "--model", model], check=True, capture_output=True, text=True).stdout
+    metadata = json.loads(next(line for line in info.splitlines() if line.startswith("metadata:"))[len("metadata:"):])
+
+    def walk(value):
+        if isinstance(value, dict):
+            return [s for v in value.values() for s in walk(v)]
+        if isinstance(value, list):
+            return [s for v in value for s in walk(v)]
+        return [value] if isinstance(value, str) else []
+    return walk(metadata)
+
+
+def test_a_model_records_the_file_name_of_its_start_not_the_folders_of_the_machine(md, tmp_path):
+    finetune(md, tmp_path / "run", "--graph", "time-lag:2")
+    strings = metadata_strings(str(tmp_path / "run" / "model.ept"))
+    assert f"model.ept ({openmmept.EPTForce(openmmept.model_path('ept-small')).getModelChecksum()})" in strings
+    assert not [s for s in strings if any(word.startswith("/") for word in s.split())], strings
+    for name in ("ept-small", "ept-sipt-ala", "ept-delta-amber14"):  # the shipped models
+        paths = [s for s in metadata_strings(openmmept.model_path(name)) if any(w.startswith("/") for w in s.split())]
+        assert not paths, (name, paths)

@@ -59,7 +59,11 @@ int describe(const std::vector<std::string>& args) {
   Evaluator evaluator(model, complex, {dtype});
   DcdFrame frame;
   while (reader.read(frame)) {
-    evaluator.set_positions(frame.positions, frame.box);
+    try {
+      evaluator.set_positions(frame.positions, frame.box);
+    } catch (const InputError& e) {
+      throw InputError("frame " + std::to_string(frames) + " of '" + trajectory_path + "': " + e.what());
+    }
     const torch::Tensor d = evaluator.descriptors(level);
     values.insert(values.end(), d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
     progress.update(++frames);

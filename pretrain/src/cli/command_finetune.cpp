@@ -198,7 +198,8 @@ int finetune(const std::vector<std::string>& args) {
     CheckpointInfo info;
     init = load_checkpoint(init_path, &info);
     c.model = info.config;
-    c.initial_model = init_path + " (" + info.checksum + ")";
+    // The file's name and checksum: a shared model carries no folder of the machine that made it.
+    c.initial_model = std::filesystem::path(init_path).filename().string() + " (" + info.checksum + ")";
   }
   c.model.validate();
   c.validate();  // before any data is read

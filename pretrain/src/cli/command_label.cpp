@@ -99,6 +99,7 @@ int label(const std::vector<std::string>& args) {
   std::vector<std::string> trajectories;
   int workers = 1;
   int64_t stride = 1;
+  double max_force = 2000;
   bool resume = false, overwrite = false;
   std::optional<int> charge;
   int charge_value = 0;
@@ -114,6 +115,8 @@ int label(const std::vector<std::string>& args) {
       ("solvent", po::value(&solvent), "ALPB implicit solvent for xtb (e.g. water); default gas phase")
       ("charge", po::value(&charge_value), "total charge (e); default: the System's charges, required without --system")
       ("stride", po::value(&stride)->default_value(stride), "label every STRIDE-th frame")
+      ("max-force", po::value(&max_force)->default_value(max_force), "warn about frames whose largest xtb force "
+       "exceeds this (kJ/mol/Å): a wrong charge or a broken structure, not thermal motion")
       ("workers", po::value(&workers)->default_value(workers), "xtb processes running at once")
       ("xtb", po::value(&xtb_path)->default_value(xtb_path), "the xtb program")
       ("resume", po::bool_switch(&resume), "continue an interrupted run in OUT (same inputs)")
@@ -136,11 +139,32 @@ int label(const std::vector<std::string>& args) {
   const Structure topology = read_pdb(topology_path);
   const size_t n = topology.table.size();
   const std::vector<TrajectoryFrame> frames = read_trajectory_frames(trajectories, n, topology_path, stride);
-  if (frames.empty()) throw InputError("the trajectories hold no complete frame to label");
+  if (frames.empty()) {
+    std::string files;
+    for (const auto& path : trajectories) files += (files.empty() ? "'" : ", '") + path + "'";
+    throw InputError("the trajectories " + files + " hold no complete frame to label" +
+                     (stride > 1 ? " at --stride " + std::to_string(stride) : std::string()));
+  }
+  for (const auto& f : frames)
+    check_bond_lengths(topology.table, f.data,
+                       "frame " + std::to_string(f.index) + " of '" + trajectories[f.trajectory] + "'");
   std::unique_ptr<ForceFieldLabels> mm;
   if (!system_path.empty()) mm = std::make_unique<ForceFieldLabels>(system_path, n);
-  if (!charge) charge = mm ? mm->charge() : std::nullopt;
+  const std::optional<int> system_charge = mm ? mm->charge() : std::nullopt;
+  if (charge && system_charge && *charge != *system_charge)
+    throw InputError("--charge " + std::to_string(*charge) + " disagrees with the System '" + system_path +
+                     "', whose charges sum to " + std::to_string(*system_charge) +
+                     " e; the labels would be of another molecule. Drop --charge (the System's is used) or fix it");
+  if (!charge) charge = system_charge;
   if (!charge) throw InputError("--charge: the total charge is needed (xtb's --chrg); give it, or --system");
+  int64_t electrons = -*charge;
+  for (int z : topology.table.atomic_numbers) electrons += z;
+  if (electrons < 0 || electrons % 2 != 0)
+    throw InputError("--charge " + std::to_string(*charge) + " leaves " + std::to_string(electrons) +
+                     " electrons for the " + std::to_string(n) + " atoms of '" + topology_path + "'" +
+                     (electrons < 0 ? ", which is impossible" : ", an odd number, but xtb runs closed-shell (--uhf 0)") +
+                     "; check the total charge");
+  if (!(max_force > 0)) throw InputError("--max-force must be a force > 0 kJ/mol/Å");
   XtbOptions xtb;
   xtb.executable = xtb_path;
   xtb.charge = *charge;
@@ -219,6 +243,7 @@ int label(const std::vector<std::string>& args) {
     records[t].table = topology.table;
   }
   int64_t failed = 0;
+  std::vector<std::string> extreme;
   for (const auto& f : frames) {
     const json& j = done.at({f.trajectory, f.index});
     if (j.contains("error")) {
@@ -230,7 +255,15 @@ int label(const std::vector<std::string>& args) {
     const auto flat = j["forces"].get<std::vector<double>>();
     double energy = j["energy"].get<double>();
     std::vector<Vec3> forces(n);
-    for (size_t i = 0; i < n; ++i) forces[i] = {flat[3 * i], flat[3 * i + 1], flat[3 * i + 2]};
+    double largest = 0;
+    for (size_t i = 0; i < n; ++i) {
+      forces[i] = {flat[3 * i], flat[3 * i + 1], flat[3 * i + 2]};
+      largest = std::max(largest, std::sqrt(flat[3 * i] * flat[3 * i] + flat[3 * i + 1] * flat[3 * i + 1] +
+                                            flat[3 * i + 2] * flat[3 * i + 2]));
+    }
+    if (largest > max_force)
+      extreme.push_back(trajectories[f.trajectory] + " frame " + std::to_string(f.index) + ": " +
+                        std::to_string(static_cast<int64_t>(std::lround(largest))) + " kJ/mol/Å");
     if (mm) {
       const auto [e, g] = (*mm)(f.data);
       energy -= e;
@@ -254,9 +287,14 @@ int label(const std::vector<std::string>& args) {
   manifest.labels = json{{"energy", mm ? "delta:" + force_field : "total"},
                          {"method", "GFN2-xTB"}, {"xtb", xtb.arguments()}, {"solvent", solvent.empty() ? "none" : solvent},
                          {"charge", *charge}, {"minus", system_path.empty() ? "" : fs::path(system_path).filename().string()}, {"stride", stride},
+                         {"max_force", max_force}, {"frames_above_max_force", extreme},
                          {"units", {{"positions", "Å"}, {"energy", "kJ/mol"}, {"forces", "kJ/mol/Å"}}}}
                         .dump();
   write_manifest(out, manifest);
+  if (!extreme.empty())
+    std::cerr << "ept label: warning: " << extreme.size() << " labelled frame(s) have an xtb force above --max-force "
+              << max_force << " kJ/mol/Å (the first: " << extreme.front()
+              << "); thermal MD frames stay far below it: check --charge and the structures before training\n";
   std::cout << "wrote " << out << ": " << frames.size() - failed << " labelled frames of " << kept.size()
             << " trajectories (" << (mm ? "xtb − " + force_field : std::string("xtb")) << "), " << failed
             << " failed (reasons in the manifest)\n";

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -45,6 +46,8 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
 }
 
 void check_writable(const std::string& path) {
+  if (std::filesystem::is_directory(path))
+    throw InputError("cannot write '" + path + "': it is a directory; give the path of a file (inside it, if you like)");
   const std::string probe = path + ".tmp-" + std::to_string(::getpid());
   const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
   if (fd < 0) fail("cannot write", path);

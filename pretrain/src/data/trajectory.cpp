@@ -1,9 +1,13 @@
 #include "ept/data/trajectory.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <sstream>
 
-#include "ept/error.h"
+#include "ept/data/elements.h"
 #include "ept/data/npy.h"
+#include "ept/error.h"
 
 namespace ept {
 
@@ -34,6 +38,28 @@ std::vector<TrajectoryFrame> read_trajectory_frames(const std::vector<std::strin
       if (k % stride == 0) frames.push_back({t, k, f});
   }
   return frames;
+}
+
+void check_bond_lengths(const AtomTable& table, const DcdFrame& frame, const std::string& where) {
+  if (table.bonds.empty() || frame.positions.size() != table.size()) return;
+  std::vector<double> ratios;
+  for (const auto& [a, b] : table.bonds) {
+    double d2 = 0;
+    for (int k = 0; k < 3; ++k) d2 += std::pow(frame.positions[a][k] - frame.positions[b][k], 2);
+    ratios.push_back(std::sqrt(d2) / (elements::covalent_radius(table.atomic_numbers[a]) +
+                                      elements::covalent_radius(table.atomic_numbers[b])));
+  }
+  std::nth_element(ratios.begin(), ratios.begin() + ratios.size() / 2, ratios.end());
+  const double median = ratios[ratios.size() / 2];
+  if (median >= 0.3 && median <= 3) return;
+  std::ostringstream text;
+  text.precision(2);
+  text << where << ": its bonded atoms are " << (median < 0.3 ? 1 / median : median) << "× "
+       << (median < 0.3 ? "closer" : "farther apart") << " than covalent bonds (median over "
+       << table.bonds.size() << " bonds); "
+       << (median < 0.3 ? "the positions look like nanometres: frames are read in Å (multiply by 10)"
+                        : "the positions are not in Å (in pm? divide by 100), or the frame belongs to another topology");
+  throw InputError(text.str());
 }
 
 }  // namespace ept

@@ -82,6 +82,13 @@ EPTModel load_checkpoint_bytes(const std::string& bytes, const std::string& labe
     throw CheckpointError(Kind::Foreign, label, "the file does not start with the EPT checkpoint signature");
   if (size < kPreamble) throw CheckpointError(Kind::Truncated, label, "the file ends inside its preamble");
   const auto version = get<uint32_t>(bytes, sizeof(kMagic));
+  // Versions are numbered from 1 and grow by one per release that changes the format: a number far beyond this
+  // build's is a damaged preamble rather than a future file.
+  if (version > kFormatVersion + 100)
+    throw CheckpointError(Kind::Corrupt, label,
+                          "format version " + std::to_string(version) + ", far beyond any release (this build reads "
+                          "version " + std::to_string(kFormatVersion) + "): the file's preamble is most likely "
+                          "damaged; copy the file again");
   if (version != kFormatVersion)
     throw CheckpointError(Kind::WrongVersion, label,
                           "format version " + std::to_string(version) + " (this build reads version " +
@@ -190,6 +197,12 @@ std::string energy_meaning_text(const std::string& energy) {
 EPTModel load_checkpoint(const std::string& path, CheckpointInfo* info) {
   if (!std::filesystem::exists(path))
     throw CheckpointError(Kind::Missing, path, "no such file; train one with `ept pretrain` or use the shipped model");
+  if (std::filesystem::is_directory(path)) {
+    const auto inside = std::filesystem::path(path) / "model.ept";
+    throw CheckpointError(Kind::Missing, path, "is a directory, not a model file; give the .ept file" +
+                                                   (std::filesystem::exists(inside) ? " ('" + inside.string() + "'?)"
+                                                                                    : std::string()));
+  }
   std::string bytes;
   try {
     bytes = read_file(path);

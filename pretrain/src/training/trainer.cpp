@@ -4,6 +4,7 @@
 #include <torch/serialize.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -38,7 +39,13 @@ uint64_t fnv1a(const std::string& s) {
 }
 
 
-std::string finite_text(double v) { return std::isfinite(v) ? std::to_string(v) : (std::isnan(v) ? "NaN" : "inf"); }
+// The shortest text that reads back as v: "0" for an integer option's 0, "0.001" for a rate.
+std::string finite_text(double v) {
+  if (!std::isfinite(v)) return std::isnan(v) ? "NaN" : "inf";
+  char text[32];
+  const auto end = std::to_chars(text, text + sizeof text, v).ptr;
+  return std::string(text, end);
+}
 
 }  // namespace
 
