@@ -3,11 +3,14 @@
 // and stores what its energy means.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "ept/model/checkpoint.h"
 #include "ept/data/dataset.h"
+#include "ept/data/elements.h"
 #include "ept/error.h"
 #include "ept/model/evaluator.h"
 #include "ept/training/finetune.h"
@@ -155,6 +158,29 @@ TEST(Finetune, EnergyOffsetsSolveTheLeastSquaresProblem) {
     scale = std::max(scale, std::abs(e.record->energies[e.conformer]));
   }
   for (int64_t t = 0; t < vocab::kNumAtomTypes; ++t) EXPECT_NEAR(normal[t], 0.0, 1e-8 * scale * all.size()) << t;
+}
+
+TEST(Finetune, EnergyOffsetsAreTheIsolatedAtomEnergiesPlusOneShiftPerAtom) {
+  Corpus corpus = labelled_corpus();
+  std::vector<size_t> all(corpus.entries.size());
+  for (size_t k = 0; k < all.size(); ++k) all[k] = k;
+  std::set<int> present;
+  for (const auto& r : corpus.records) present.insert(r.table.atomic_numbers.begin(), r.table.atomic_numbers.end());
+  std::string e0 = "{";
+  for (int z : present) e0 += (e0.size() > 1 ? ", \"" : "\"") + elements::symbol(z) + "\": " + std::to_string(-10.5 * z);
+  corpus.labels = "{\"energy\": \"total\", \"e0\": " + e0 + "}}";
+  // The shift: the mean over frames of (E − Σ E0) / N, computed here on its own.
+  double shift = 0;
+  for (size_t k : all) {
+    const auto& e = corpus.entries[k];
+    double reference = 0;
+    for (int z : e.record->table.atomic_numbers) reference += -10.5 * z;
+    shift += (e.record->energies[e.conformer] - reference) / e.record->table.size() / all.size();
+  }
+  const auto offsets = fit_energy_offsets(corpus, all);
+  for (int z : present) EXPECT_NEAR(offsets[vocab::atom_type(z)].item<double>(), -10.5 * z + shift, 1e-9) << z;
+  EXPECT_EQ(offsets[vocab::atom_type(92)].item<double>(), 0.0);
+  EXPECT_GT(std::abs(shift), 1e-3) << "a shift of 0 would not test it";
 }
 
 TEST(Finetune, LabelledRunLearnsResumesBitwiseAndSaysWhatItsEnergyIs) {

@@ -20,7 +20,7 @@ EPT = str(Path(sys.executable).parent / "ept")
 
 def main() -> None:
     shutil.rmtree(SEEDS, ignore_errors=True)
-    for name in ("checkpoint", "shard", "dcd", "structure", "xml_model", "npy", "graph"):
+    for name in ("checkpoint", "shard", "dcd", "structure", "xml_model", "npy", "graph", "extxyz"):
         (SEEDS / name).mkdir(parents=True)
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
@@ -66,7 +66,23 @@ def main() -> None:
         mol = Chem.AddHs(Chem.MolFromSmiles("CC(=O)NC"))
         AllChem.EmbedMolecule(mol, randomSeed=3)
         (SEEDS / "structure" / "nma.sdf").write_bytes(b"\x01" + Chem.MolToMolBlock(mol).encode())
+        # Extended XYZ: the same molecule as ASE writes it (energy, forces, a quoted value), and one written by hand
+        # with an integer column, a bare flag and a quoted key.
+        write_extxyz(mol, SEEDS / "extxyz" / "nma.xyz")
+        (SEEDS / "extxyz" / "water.xyz").write_text(
+            "3\nProperties=species:S:1:pos:R:3:forces:R:3:Z:I:1 energy=-1.5 config_type=\"a b\" free\n"
+            "O 0 0 0 1 2 3 8\nH 0.96 0 0 0 0 0 1\nH -0.24 0.93 0 0 0 0 1\n")
     print(f"wrote {sum(1 for _ in SEEDS.rglob('*') if _.is_file())} seeds under {SEEDS}")
+
+
+def write_extxyz(mol, path: Path) -> None:
+    import ase
+    import ase.io
+    from ase.calculators.singlepoint import SinglePointCalculator
+    atoms = ase.Atoms([a.GetSymbol() for a in mol.GetAtoms()], positions=mol.GetConformer().GetPositions())
+    atoms.calc = SinglePointCalculator(atoms, energy=-12.5, forces=np.zeros((len(atoms), 3)) + 0.25)
+    atoms.info["config_type"] = "seed conformer"
+    ase.io.write(path, [atoms, atoms], format="extxyz")
 
 
 if __name__ == "__main__":

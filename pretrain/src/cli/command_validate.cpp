@@ -35,9 +35,10 @@ int validate(const std::vector<std::string>& args) {
   if (!parse_options("ept validate --model MODEL --corpus CORPUS [--objective complete]\n\n"
                      "Denoising loss of a model on the held-out molecules of a corpus, next to the zero predictor\n"
                      "(no displacement): the numbers of a model card. Same split and noise as `ept pretrain`.\n"
-                     "With --objective energy: energy MAE (each molecule's mean error removed) and force MAE of the\n"
-                     "model on every frame of labelled data sets, next to predicting zero — for Δ labels, the\n"
-                     "force field alone. Units kJ/mol and kJ/mol/Å.",
+                     "With --objective energy: energy and force RMSE and MAE of the model on every configuration of\n"
+                     "labelled data sets (total energies as they are; for Δ labels also the energy MAE with each\n"
+                     "molecule's mean error removed), next to predicting zero — for Δ labels, the force field\n"
+                     "alone. Units kJ/mol per configuration and kJ/mol/Å per component.",
                      o, args, vm))
     return 0;
   torch::set_num_threads(threads);
@@ -50,14 +51,22 @@ int validate(const std::vector<std::string>& args) {
     for (size_t k = 0; k < all.size(); ++k) all[k] = k;
     const auto m = energy_errors(&model, corpus, all), zero = energy_errors(nullptr, corpus, all);
     if (as_json) {
-      std::cout << nlohmann::ordered_json{{"model", model_path}, {"conformations", m.conformations},
-                                          {"molecules", m.molecules}, {"energy_mae", m.energy_mae},
-                                          {"force_mae", m.force_mae}, {"zero_energy_mae", zero.energy_mae},
-                                          {"zero_force_mae", zero.force_mae}}.dump() << "\n";
+      const std::string meaning = nlohmann::json::parse(corpus.labels).value("energy", "");
+      std::cout << nlohmann::ordered_json{{"model", model_path}, {"energy", meaning},
+                                          {"conformations", m.conformations}, {"molecules", m.molecules},
+                                          {"energy_rmse", m.energy_rmse}, {"energy_mae", m.energy_mae},
+                                          {"energy_mae_mean_removed", m.energy_mae_mean_removed},
+                                          {"force_rmse", m.force_rmse}, {"force_mae", m.force_mae},
+                                          {"zero_energy_mae", zero.energy_mae},
+                                          {"zero_energy_mae_mean_removed", zero.energy_mae_mean_removed},
+                                          {"zero_force_mae", zero.force_mae}, {"zero_force_rmse", zero.force_rmse},
+                                          {"units", {{"energy", "kJ/mol"}, {"forces", "kJ/mol/Å"}}}}.dump() << "\n";
     } else {
-      std::cout << m.conformations << " conformations of " << m.molecules << " molecules: energy MAE " << m.energy_mae
-                << " kJ/mol, force MAE " << m.force_mae << " kJ/mol/Å; predicting zero (for Δ labels: the force "
-                << "field alone) " << zero.energy_mae << ", " << zero.force_mae << "\n";
+      std::cout << m.conformations << " conformations of " << m.molecules << " molecules: energy RMSE " << m.energy_rmse
+                << ", MAE " << m.energy_mae << " (each molecule's mean error removed: " << m.energy_mae_mean_removed
+                << ") kJ/mol; force RMSE " << m.force_rmse << ", MAE " << m.force_mae << " kJ/mol/Å; predicting zero "
+                << "(for Δ labels: the force field alone): energy MAE " << zero.energy_mae << " ("
+                << zero.energy_mae_mean_removed << "), force MAE " << zero.force_mae << "\n";
     }
     return 0;
   }

@@ -21,5 +21,6 @@ int pretrain(const std::vector<std::string>& args);
 int validate(const std::vector<std::string>& args);
 int label(const std::vector<std::string>& args);
 int finetune(const std::vector<std::string>& args);
+int import_data(const std::vector<std::string>& args);
 
 }  // namespace ept::cli

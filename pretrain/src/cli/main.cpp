@@ -14,6 +14,7 @@ const ept::cli::Command kCommands[] = {
     {"pretrain", "block-level denoising pretraining on a corpus (AdamW, atomic checkpoints, --resume)", ept::cli::pretrain},
     {"validate", "denoising loss of a model on a corpus's held-out molecules, beside the zero predictor", ept::cli::validate},
     {"label", "GFN2-xTB energies and forces of MD frames (optionally minus a force field) as a labelled data set", ept::cli::label},
+    {"import", "a labelled data set from extended-XYZ files of DFT (or other) energies and forces", ept::cli::import_data},
     {"finetune", "finetune a model on a labelled data set (energies and forces; warm start, --resume)", ept::cli::finetune},
     {"init", "write a randomly initialised model (for tests and as a training start)", ept::cli::init_model},
     {"evaluate", "energy and forces of a molecule (SMILES, PDB, SDF/MOL) under a model", ept::cli::evaluate},

@@ -77,12 +77,12 @@ int element_of(const std::string& line, bool hetero, const std::string& label, s
 }
 
 // Pairs closer than their covalent radii allow, found on a grid of cells as wide as the longest possible bond.
-void add_proximity_bonds(const AtomTable& t, const std::vector<std::array<double, 3>>& x,
+void add_proximity_bonds(const std::vector<int>& z, const std::vector<std::array<double, 3>>& x,
                          std::set<std::pair<int64_t, int64_t>>& bonds) {
   const size_t n = x.size();
   std::vector<double> radius(n);
   double largest = 0;
-  for (size_t i = 0; i < n; ++i) largest = std::max(largest, radius[i] = elements::covalent_radius(t.atomic_numbers[i]));
+  for (size_t i = 0; i < n; ++i) largest = std::max(largest, radius[i] = elements::covalent_radius(z[i]));
   const double cell = 2 * largest + kBondTolerance;
   using Key = std::tuple<int64_t, int64_t, int64_t>;
   auto key = [&](const std::array<double, 3>& p) {
@@ -99,7 +99,7 @@ void add_proximity_bonds(const AtomTable& t, const std::vector<std::array<double
           auto found = cells.find(Key{cx + dx, cy + dy, cz + dz});
           if (found == cells.end()) continue;
           for (size_t j : found->second) {
-            if (j <= i || (t.atomic_numbers[i] == 1 && t.atomic_numbers[j] == 1)) continue;
+            if (j <= i || (z[i] == 1 && z[j] == 1)) continue;
             double d2 = 0;
             for (int k = 0; k < 3; ++k) d2 += (x[i][k] - x[j][k]) * (x[i][k] - x[j][k]);
             const double longest = radius[i] + radius[j] + kBondTolerance;
@@ -173,9 +173,18 @@ Structure parse_pdb(const std::string& text, const std::string& label) {
     if (a == index_of_serial.end() || b == index_of_serial.end() || a->second == b->second) continue;
     bonds.insert(std::minmax(a->second, b->second));
   }
-  add_proximity_bonds(t, s.positions, bonds);
+  add_proximity_bonds(t.atomic_numbers, s.positions, bonds);
   for (auto [a, b] : bonds) t.bonds.push_back({a, b});
   return s;
+}
+
+std::vector<std::array<int64_t, 2>> proximity_bonds(const std::vector<int>& atomic_numbers,
+                                                    const std::vector<std::array<double, 3>>& positions) {
+  std::set<std::pair<int64_t, int64_t>> bonds;
+  add_proximity_bonds(atomic_numbers, positions, bonds);
+  std::vector<std::array<int64_t, 2>> out;
+  for (auto [a, b] : bonds) out.push_back({a, b});
+  return out;
 }
 
 Structure read_pdb(const std::string& path) {

@@ -4,10 +4,12 @@
 #include <ATen/ops/linalg_pinv.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "ept/model/batch.h"
 #include "ept/model/evaluator.h"
 #include "ept/model/geometry.h"
+#include "ept/data/elements.h"
 #include "ept/data/vocabulary.h"
 
 namespace ept {
@@ -43,6 +45,25 @@ torch::Tensor energy_force_loss(const torch::Tensor& energy, const torch::Tensor
 
 torch::Tensor fit_energy_offsets(const Corpus& corpus, const std::vector<size_t>& entries) {
   const int64_t types = vocab::kNumAtomTypes;
+  const auto labels = corpus.labels.empty() ? nlohmann::json::object() : nlohmann::json::parse(corpus.labels);
+  if (labels.contains("e0") && !labels["e0"].empty()) {
+    // The data set's isolated-atom energies, exactly, plus one shift per atom: the mean of (E − Σ E0) / N over the
+    // training frames (the interaction energy per atom, what the network would otherwise start out missing).
+    auto offsets = torch::zeros({types}, torch::kFloat64);
+    for (const auto& [symbol, energy] : labels["e0"].items())
+      offsets[vocab::atom_type(elements::atomic_number(symbol))] = energy.get<double>();
+    double shift = 0;
+    for (size_t k : entries) {
+      const auto& e = corpus.entries[k];
+      double reference = 0;
+      for (int64_t t : e.complex->atom_type) reference += offsets[t].item<double>();
+      shift += (e.record->energies[e.conformer] - reference) / static_cast<double>(e.complex->num_atoms());
+    }
+    shift /= static_cast<double>(std::max<size_t>(entries.size(), 1));
+    for (const auto& [symbol, energy] : labels["e0"].items())
+      offsets[vocab::atom_type(elements::atomic_number(symbol))] += shift;
+    return offsets;
+  }
   auto counts = torch::zeros({static_cast<int64_t>(entries.size()), types}, torch::kFloat64);
   auto energies = torch::zeros({static_cast<int64_t>(entries.size()), 1}, torch::kFloat64);
   auto c = counts.accessor<double, 2>();
@@ -68,7 +89,7 @@ double force_rms(const Corpus& corpus, const std::vector<size_t>& entries) {
 
 EnergyErrors energy_errors(EPTModel* model, const Corpus& corpus, const std::vector<size_t>& entries) {
   std::map<std::string, std::vector<double>> errors_by_molecule;
-  double force_error = 0;
+  double force_error = 0, force_square = 0;
   int64_t components = 0;
   const torch::Dtype dtype = model ? model_dtype(*model) : torch::kFloat64;
   for (size_t start = 0; start < entries.size(); start += 16) {
@@ -97,21 +118,28 @@ EnergyErrors energy_errors(EPTModel* model, const Corpus& corpus, const std::vec
                            : torch::zeros({static_cast<int64_t>(target.size()), 3}, torch::kFloat64);
       const double* p = f.data_ptr<double>();
       for (size_t i = 0; i < target.size(); ++i)
-        for (int d = 0; d < 3; ++d) force_error += std::abs(p[3 * i + d] - target[i][d]), ++components;
+        for (int d = 0; d < 3; ++d) {
+          const double error = p[3 * i + d] - target[i][d];
+          force_error += std::abs(error), force_square += error * error, ++components;
+        }
       atom += static_cast<int64_t>(target.size());
     }
   }
   EnergyErrors out;
-  double energy_error = 0;
+  double centred = 0, absolute = 0, square = 0;
   for (const auto& [key, errors] : errors_by_molecule) {
     double mean = 0;
     for (double v : errors) mean += v / errors.size();
-    for (double v : errors) energy_error += std::abs(v - mean);
+    for (double v : errors) centred += std::abs(v - mean), absolute += std::abs(v), square += v * v;
     out.conformations += static_cast<int64_t>(errors.size());
   }
   out.molecules = static_cast<int64_t>(errors_by_molecule.size());
-  out.energy_mae = out.conformations ? energy_error / out.conformations : 0;
-  out.force_mae = components ? force_error / components : 0;
+  if (out.conformations) {
+    out.energy_mae = absolute / out.conformations;
+    out.energy_rmse = std::sqrt(square / out.conformations);
+    out.energy_mae_mean_removed = centred / out.conformations;
+  }
+  if (components) out.force_mae = force_error / components, out.force_rmse = std::sqrt(force_square / components);
   return out;
 }
 

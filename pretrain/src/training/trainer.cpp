@@ -448,9 +448,13 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
       line["zero_predictor_validation_loss"] = *validation_loss(model_, true);
       if (config_.task == Task::Energy) {
         const auto start = energy_errors(&model_, *held_, validation_), zero = energy_errors(nullptr, *held_, validation_);
+        line["validation_energy_rmse"] = start.energy_rmse;
         line["validation_energy_mae"] = start.energy_mae;
+        line["validation_energy_mae_mean_removed"] = start.energy_mae_mean_removed;
+        line["validation_force_rmse"] = start.force_rmse;
         line["validation_force_mae"] = start.force_mae;
         line["zero_predictor_energy_mae"] = zero.energy_mae;
+        line["zero_predictor_energy_mae_mean_removed"] = zero.energy_mae_mean_removed;
         line["zero_predictor_force_mae"] = zero.force_mae;
       }
     } else {
@@ -534,8 +538,11 @@ void Trainer::run(bool resume, const std::function<void(const StepReport&)>& rep
     if (r.validation_denoising_loss) line["validation_denoising_loss"] = *r.validation_denoising_loss;
     if (r.validation_structure_loss) line["validation_structure_loss"] = *r.validation_structure_loss;
     if (r.validation_errors) {
-      line["validation_energy_mae"] = r.validation_errors->energy_mae;
-      line["validation_force_mae"] = r.validation_errors->force_mae;
+      const EnergyErrors& v = *r.validation_errors;
+      for (auto [name, value] : {std::pair{"energy_rmse", v.energy_rmse}, {"energy_mae", v.energy_mae},
+                                 {"energy_mae_mean_removed", v.energy_mae_mean_removed}, {"force_rmse", v.force_rmse},
+                                 {"force_mae", v.force_mae}})
+        line[std::string("validation_") + name] = value;
     }
     if (r.stopped_early) line["stopped"] = "no improvement in " + std::to_string(config_.patience) + " validations";
     metrics << line.dump() << "\n" << std::flush;

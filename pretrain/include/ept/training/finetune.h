@@ -27,17 +27,20 @@ torch::Tensor energy_force_loss(const torch::Tensor& energy, const torch::Tensor
                                 const torch::Tensor& target_forces, const torch::Tensor& atoms, double scale,
                                 const EnergyLossWeights& weights);
 
-/// Per-atom-type energy offsets e [vocab::kNumAtomTypes] (kJ/mol) minimising Σ_frames (E − Σ_i e_{Z_i})² over the
-/// labelled `entries` of `corpus` (minimum-norm least squares: types that never occur get 0, and types whose
-/// counts are collinear share the offset).
+/// Per-atom-type energy offsets e [vocab::kNumAtomTypes] (kJ/mol). Where the data set's labels give isolated-atom
+/// energies ("e0", `ept import`): those, each plus the mean over `entries` of (E − Σ E0) / N (E = Σ E0 + network,
+/// the network starting from the mean interaction energy per atom). Otherwise the offsets minimising
+/// Σ_frames (E − Σ_i e_{Z_i})² over the labelled `entries` of `corpus` (minimum-norm least squares: types that
+/// never occur get 0, and types whose counts are collinear share the offset).
 torch::Tensor fit_energy_offsets(const Corpus& corpus, const std::vector<size_t>& entries);
 
 /// Root mean square of the force labels of `entries` (kJ/mol/Å): the energy head's scale.
 double force_rms(const Corpus& corpus, const std::vector<size_t>& entries);
 
 struct EnergyErrors {
-  double energy_mae = 0;  // kJ/mol per conformation, after removing each molecule's mean error
-  double force_mae = 0;   // kJ/mol/Å per component
+  double energy_mae = 0, energy_rmse = 0;  // kJ/mol per conformation, as predicted (total or Δ energies)
+  double energy_mae_mean_removed = 0;      // the same after removing each molecule's mean error (Δ labels)
+  double force_mae = 0, force_rmse = 0;    // kJ/mol/Å per component
   int64_t conformations = 0, molecules = 0;
 };
 

@@ -1,0 +1,178 @@
+#include "ept/data/extxyz.h"
+
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "ept/data/elements.h"
+#include "ept/error.h"
+
+namespace ept {
+namespace {
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::vector<std::string> split(const std::string& s, char by) {
+  std::vector<std::string> parts;
+  std::string part;
+  std::istringstream in(s);
+  while (std::getline(in, part, by)) parts.push_back(part);
+  return parts;
+}
+
+double number(const std::string& text, const std::string& where) {
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (text.empty() || used != text.size()) throw InputError(where + ": '" + text + "' is not a number");
+  return v;
+}
+
+struct Column {
+  std::string name;
+  char type;
+  int width;
+};
+
+}  // namespace
+
+std::map<std::string, std::string> parse_extxyz_info(const std::string& line) {
+  std::map<std::string, std::string> info;
+  size_t i = 0;
+  auto skip_space = [&] {
+    while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i]))) ++i;
+  };
+  auto token = [&](bool is_value) {
+    std::string out;
+    if (i < line.size() && (line[i] == '"' || line[i] == '\'' || line[i] == '{')) {
+      const char close = line[i] == '{' ? '}' : line[i];
+      for (++i; i < line.size() && line[i] != close; ++i) {
+        if (line[i] == '\\' && i + 1 < line.size()) ++i;
+        out += line[i];
+      }
+      ++i;  // the closing quote
+      return out;
+    }
+    while (i < line.size() && !std::isspace(static_cast<unsigned char>(line[i])) && (is_value || line[i] != '='))
+      out += line[i++];
+    return out;
+  };
+  for (skip_space(); i < line.size(); skip_space()) {
+    const std::string key = token(false);
+    skip_space();
+    if (i < line.size() && line[i] == '=') {
+      ++i;
+      skip_space();
+      info[key] = token(true);
+    } else {
+      info[key] = "T";
+    }
+  }
+  return info;
+}
+
+std::vector<ExtxyzFrame> parse_extxyz(const std::string& text, const std::string& label) {
+  std::vector<ExtxyzFrame> frames;
+  std::istringstream in(text);
+  std::string line;
+  size_t line_number = 0;
+  auto where = [&](size_t n) { return "extended XYZ '" + label + "' line " + std::to_string(n); };
+  while (std::getline(in, line)) {
+    ++line_number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank lines between configurations
+    ExtxyzFrame f;
+    f.line = line_number;
+    std::string count_text = line;
+    count_text.erase(count_text.find_last_not_of(" \t\r") + 1);
+    count_text.erase(0, count_text.find_first_not_of(" \t"));
+    const double count = number(count_text, where(line_number) + " (the atom count of a configuration)");
+    if (count < 1 || count != static_cast<double>(static_cast<int64_t>(count)))
+      throw InputError(where(line_number) + ": the atom count must be a whole number ≥ 1, got '" + count_text + "'");
+    const auto n = static_cast<size_t>(count);
+    if (!std::getline(in, line))
+      throw InputError(where(line_number) + ": the file ends before the comment line of this configuration");
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    f.info = parse_extxyz_info(line);
+    std::string properties = "species:S:1:pos:R:3";
+    for (const auto& [key, value] : f.info)
+      if (lower(key) == "properties") properties = value;
+    std::vector<Column> columns;
+    const auto fields = split(properties, ':');
+    if (fields.size() % 3 != 0)
+      throw InputError(where(line_number) + ": Properties='" + properties + "' is not name:type:columns triples");
+    for (size_t k = 0; k < fields.size(); k += 3) {
+      const std::string type = fields[k + 1];
+      if (type.size() != 1 || std::string("SRIL").find(type[0]) == std::string::npos)
+        throw InputError(where(line_number) + ": Properties column '" + fields[k] + "' has type '" + type +
+                         "' (S, R, I or L)");
+      const double width = number(fields[k + 2], where(line_number) + " (Properties column '" + fields[k] + "')");
+      if (width < 1) throw InputError(where(line_number) + ": Properties column '" + fields[k] + "' has no columns");
+      columns.push_back({fields[k], type[0], static_cast<int>(width)});
+    }
+    bool has_species = false, has_positions = false, species_symbols = false;
+    for (const auto& c : columns) {
+      has_species |= (c.name == "species" || c.name == "Z") && c.width == 1;
+      species_symbols |= c.name == "species" && c.type == 'S' && c.width == 1;
+      has_positions |= c.name == "pos" && c.type == 'R' && c.width == 3;
+    }
+    if (!has_species || !has_positions)
+      throw InputError(where(line_number) + ": Properties='" + properties + "' needs species:S:1 (or Z:I:1) and pos:R:3");
+    for (size_t a = 0; a < n; ++a) {
+      if (!std::getline(in, line))
+        throw InputError(where(line_number) + ": the file ends after " + std::to_string(a) + " of the " +
+                         std::to_string(n) + " atoms of the configuration at line " + std::to_string(f.line));
+      ++line_number;
+      std::istringstream words(line);
+      std::vector<std::string> w;
+      for (std::string s; words >> s;) w.push_back(s);
+      size_t at = 0;
+      for (const auto& c : columns) {
+        if (at + c.width > w.size())
+          throw InputError(where(line_number) + ": " + std::to_string(w.size()) + " fields, but Properties names " +
+                           "more (column '" + c.name + "' needs fields " + std::to_string(at + 1) + "–" +
+                           std::to_string(at + c.width) + ")");
+        if (c.name == "species" && species_symbols) {
+          const int z = elements::atomic_number(w[at]);
+          if (z == 0) throw InputError(where(line_number) + ": species '" + w[at] + "' is not an element");
+          f.atomic_numbers.push_back(z);
+        } else if (c.name == "Z" && c.type == 'I' && !species_symbols) {
+          f.atomic_numbers.push_back(static_cast<int>(number(w[at], where(line_number))));
+        } else if (c.name == "pos") {
+          f.positions.push_back({number(w[at], where(line_number)), number(w[at + 1], where(line_number)),
+                                 number(w[at + 2], where(line_number))});
+        } else if (c.type == 'R' || c.type == 'I') {
+          for (int k = 0; k < c.width; ++k) f.columns[c.name].push_back(number(w[at + k], where(line_number)));
+          f.widths[c.name] = c.width;
+        }
+        at += c.width;
+      }
+      if (at != w.size())
+        throw InputError(where(line_number) + ": " + std::to_string(w.size()) + " fields, but Properties names " +
+                         std::to_string(at));
+    }
+    frames.push_back(std::move(f));
+  }
+  return frames;
+}
+
+std::vector<ExtxyzFrame> read_extxyz(const std::string& path) {
+  if (std::filesystem::is_directory(path)) throw InputError("'" + path + "' is a directory, not an extended-XYZ file");
+  if (!std::filesystem::exists(path)) throw InputError("extended-XYZ file '" + path + "' does not exist");
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto frames = parse_extxyz(text.str(), path);
+  if (frames.empty()) throw InputError("extended-XYZ file '" + path + "' holds no configuration");
+  return frames;
+}
+
+}  // namespace ept
