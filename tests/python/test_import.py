@@ -132,6 +132,11 @@ def test_bad_extxyz_is_named_or_counted(tmp_path):
     (tmp_path / "short.xyz").write_text(text.replace("forces:R:3", "forces:R:2"))
     r = ept_import("--extxyz", tmp_path / "short.xyz", "--out", tmp_path / "b", check=False)
     assert r.returncode != 0 and "fields, but Properties names" in r.stderr
+    lines = text.splitlines(keepends=True)
+    lines[2] = " ".join(lines[2].split()[:-1] + ["nan"]) + "\n"
+    (tmp_path / "nan.xyz").write_text("".join(lines))
+    r = ept_import("--extxyz", tmp_path / "nan.xyz", "--out", tmp_path / "n", check=False)
+    assert r.returncode != 0 and "line 3: 'nan' is not a finite number" in r.stderr
     (tmp_path / "xx.xyz").write_text(text.replace("\nO ", "\nXx ", 1))
     r = ept_import("--extxyz", tmp_path / "xx.xyz", "--out", tmp_path / "c", check=False)
     assert r.returncode != 0 and "species 'Xx' is not an element" in r.stderr and "line" in r.stderr

@@ -116,7 +116,7 @@ def test_every_graph_kind_trains(md, tmp_path):
     (["--graph", "edges:{folder}/missing.edges"], "missing.edges"),
     (["--graph", "edges:{folder}/bad.edges"], "node 48 does not exist"),
     (["--graph", "edges:{folder}/empty.edges"], "has no edges"),
-    (["--graph", "time-lag:ten"], "'ten' is not a number"),
+    (["--graph", "time-lag:ten"], "'ten' is not a finite number"),
     (["--graph", "distance:3"], "is not known: use time-lag:FRAMES"),
     (["--graph", "labels:{folder}/short.txt"], "48"),
     (["--loss", "triplet"], "unknown structure loss 'triplet'"),

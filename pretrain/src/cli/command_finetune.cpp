@@ -8,6 +8,7 @@
 #include "ept/data/checksum.h"
 #include "ept/training/conformation_graph.h"
 #include "ept/data/dataset.h"
+#include "ept/data/number.h"
 #include "ept/model/descriptors.h"
 #include "ept/error.h"
 #include "ept/data/structure_io.h"
@@ -43,13 +44,8 @@ ConformationGraph build_graph(const std::string& spec, const Corpus& corpus, int
   const std::string kind = spec.substr(0, colon), argument = colon == std::string::npos ? "" : spec.substr(colon + 1);
   const auto nodes = static_cast<int64_t>(corpus.entries.size());
   auto number = [&](const std::string& text) {
-    try {
-      size_t used = 0;
-      const double v = std::stod(text, &used);
-      if (used == text.size()) return v;
-    } catch (const std::exception&) {
-    }
-    throw InputError("--graph '" + spec + "': '" + text + "' is not a number");
+    if (const auto v = parse_finite(text)) return *v;
+    throw InputError("--graph '" + spec + "': '" + text + "' is not a finite number");
   };
   if (kind == "time-lag") {
     const double tau = number(argument);

@@ -12,6 +12,7 @@
 #include "ept/data/dataset.h"
 #include "ept/data/elements.h"
 #include "ept/data/extxyz.h"
+#include "ept/data/number.h"
 #include "ept/data/structure_io.h"
 #include "ept/error.h"
 #include "options.h"
@@ -51,16 +52,8 @@ const std::string* find_key(const ExtxyzFrame& f, const std::string& key) {
 
 double info_number(const ExtxyzFrame& f, const std::string& key, const std::string& where) {
   const std::string& text = *find_key(f, key);
-  size_t used = 0;
-  double v = NAN;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != text.size() || !std::isfinite(v))
-    throw InputError(where + ": " + key + "='" + text + "' is not a finite number");
-  return v;
+  if (const auto v = parse_finite(text)) return *v;
+  throw InputError(where + ": " + key + "='" + text + "' is not a finite number");
 }
 
 // Why the bonds of a configuration cannot be perceived from its geometry, or "" when they can: every hydrogen

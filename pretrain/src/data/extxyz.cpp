@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "ept/data/elements.h"
+#include "ept/data/number.h"
 #include "ept/error.h"
 
 namespace ept {
@@ -25,15 +26,8 @@ std::vector<std::string> split(const std::string& s, char by) {
 }
 
 double number(const std::string& text, const std::string& where) {
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (text.empty() || used != text.size()) throw InputError(where + ": '" + text + "' is not a number");
-  return v;
+  if (const auto v = parse_finite(text)) return *v;
+  throw InputError(where + ": '" + text + "' is not a finite number");
 }
 
 struct Column {

@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "ept/data/elements.h"
+#include "ept/data/number.h"
 #include "ept/error.h"
 
 namespace ept {
@@ -36,17 +37,9 @@ std::string where(const std::string& label, size_t line_number) {
 
 double coordinate(const std::string& line, size_t first, const std::string& label, size_t line_number) {
   const std::string field = trimmed(columns(line, first, 8));
-  size_t used = 0;
-  double value = NAN;
-  try {
-    value = std::stod(field, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (field.empty() || used != field.size() || !std::isfinite(value))
-    throw InputError(where(label, line_number) + ": coordinate '" + field + "' (columns " + std::to_string(first) +
-                     "–" + std::to_string(first + 7) + ") is not a number");
-  return value;
+  if (const auto value = parse_finite(field)) return *value;
+  throw InputError(where(label, line_number) + ": coordinate '" + field + "' (columns " + std::to_string(first) +
+                     "–" + std::to_string(first + 7) + ") is not a finite number");
 }
 
 // The element of an ATOM/HETATM record: columns 77–78, else the atom name (columns 13–16), where PDB files write
