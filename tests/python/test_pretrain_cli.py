@@ -188,3 +188,75 @@ def test_pretrain_runs_data_parallel_over_a_tcp_store(tmp_path):
                             env=dict(os.environ, WORLD_SIZE="2", RANK="5", EPT_STORE_FILE=str(tmp_path / "s")),
                             capture_output=True, text=True)
     assert result.returncode != 0 and "RANK=5" in result.stderr
+
+
+def read_records(corpus):
+    from openmmept.datasets import read_dataset
+    return read_dataset(corpus).records
+
+
+def test_smiles_files_of_every_kind_deduplicate_across_files(tmp_path):
+    import lzma
+    (tmp_path / "a.txt").write_text("CCO first\nOCC the same molecule\nC1CC not-a-ring\n# a comment\nc1ccccc1\n")
+    csv = 'id,SMILES,y\n1,"CCO.[Na+].[Cl-]",0\n2,CC(=O)O,1\n3,,2\n4,"C(=O)(C)O",3\n'
+    (tmp_path / "b.csv.xz").write_bytes(lzma.compress(csv.encode()))
+    out = tmp_path / "c"
+    result = subprocess.run([ept_binary(), "prepare", "--out", str(out), "--smiles", str(tmp_path / "a.txt"),
+                             "--smiles", str(tmp_path / "b.csv.xz"), "--conformers", "1", "--threads", "1"],
+                            capture_output=True, text=True, check=True)
+    manifest = json.loads((out / "manifest.json").read_text())
+    # Ethanol three times (one of them the parent of a salt), acetic acid twice: each once, in order of appearance.
+    assert sorted(r.source for r in read_records(out)) == sorted(["CCO", "c1ccccc1", "CC(=O)O"])
+    assert manifest["failures"] == {
+        "SMILES did not parse or sanitise": 1,
+        "duplicate molecule (the canonical SMILES of its largest fragment came before)": 3}
+    assert "1 salts or mixtures reduced to their largest fragment" in result.stderr
+    result = subprocess.run([ept_binary(), "prepare", "--out", str(tmp_path / "d"), "--smiles",
+                             str(tmp_path / "b.csv.xz"), "--smiles-column", "smi"], capture_output=True, text=True)
+    assert result.returncode != 0 and "has no column 'smi' (its columns: 'id', 'SMILES', 'y')" in result.stderr
+    assert "--smiles-column" in result.stderr
+
+
+def test_sdf_molecules_keep_their_coordinates_and_get_missing_hydrogens(tmp_path):
+    import numpy as np
+    from rdkit import Chem
+    from rdkit.Chem import AllChem
+    with_h = Chem.AddHs(Chem.MolFromSmiles("CC(=O)Nc1ccccc1"))
+    AllChem.EmbedMolecule(with_h, randomSeed=2)
+    without_h = Chem.RemoveHs(with_h)  # heavy atoms only, 3D: hydrogens must be added with coordinates
+    flat = Chem.MolFromSmiles("c1ccncc1")
+    AllChem.Compute2DCoords(flat)
+    sdf = tmp_path / "mols.sdf"
+    writer = Chem.SDWriter(str(sdf))
+    for mol in (with_h, without_h, flat):
+        writer.write(mol)
+    writer.close()
+    sdf.write_text(sdf.read_text() + "garbage\n  no atoms here\n\n  1  0  0  0  0  0            999 V2000\n$$$$\n")
+    out = tmp_path / "c"
+    subprocess.run([ept_binary(), "prepare", "--out", str(out), "--smiles", "", "--sdf", str(sdf)],
+                   check=True, capture_output=True)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["failures"] == {"SDF record without 3D coordinates": 1,
+                                    "SDF record RDKit cannot read or sanitise": 1}
+    records = read_records(out)
+    assert [r.source.split()[0] for r in records] == ["mols.sdf#0", "mols.sdf#1"]
+    # Coordinates as the file writes them (4 decimals), not re-embedded.
+    blocks = sdf.read_text().split("$$$$\n")
+    for record, block in zip(records, blocks):
+        lines = block.splitlines()
+        count = int(lines[3][:3])
+        written = np.array([[float(v) for v in line.split()[:3]] for line in lines[4:4 + count]])
+        np.testing.assert_allclose(record.positions[0][:count], written, atol=1e-12)
+    assert len(records[0].atomic_numbers) == with_h.GetNumAtoms()
+    # The heavy-atom file gets its hydrogens, placed near their atoms.
+    assert len(records[1].atomic_numbers) == with_h.GetNumAtoms()
+    assert (records[1].atomic_numbers[without_h.GetNumAtoms():] == 1).all()
+    x = records[1].positions[0]
+    for h in range(without_h.GetNumAtoms(), len(x)):
+        assert np.min(np.linalg.norm(x[:without_h.GetNumAtoms()] - x[h], axis=1)) < 1.2
+    # Every molecule held out: the corpus is scored whole.
+    subprocess.run([ept_binary(), "init", "--out", str(tmp_path / "m.ept"), "--hidden", "16", "--ffn", "32", "--heads",
+                    "2", "--layers", "1", "--radial", "8"], check=True, capture_output=True)
+    result = subprocess.run([ept_binary(), "validate", "--model", str(tmp_path / "m.ept"), "--corpus", str(out),
+                             "--validation-fraction", "1"], check=True, capture_output=True, text=True)
+    assert "validation loss" in result.stdout

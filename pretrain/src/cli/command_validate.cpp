@@ -28,7 +28,7 @@ int validate(const std::vector<std::string>& args) {
       ("sigma-translation", po::value(&c.noise.sigma_translation)->default_value(c.noise.sigma_translation), "Å")
       ("sigma-rotation", po::value(&c.noise.sigma_rotation)->default_value(c.noise.sigma_rotation), "IGSO(3) σ")
       ("validation-fraction", po::value(&c.validation_fraction)->default_value(c.validation_fraction),
-       "held-out molecules (as in training)")
+       "held-out molecules (as in training); 1: every molecule of the corpus")
       ("seed", po::value(&c.seed)->default_value(c.seed), "seed of the validation noise (as in training)")
       ("threads", po::value(&threads)->default_value(threads), "intra-op threads");
   po::variables_map vm;
@@ -76,6 +76,7 @@ int validate(const std::vector<std::string>& args) {
   c.model = info.config;
   c.dtype = info.dtype;
   c.steps = 1;
+  c.evaluation_only = true;
   const Corpus corpus = Corpus::load(corpus_dirs);
   Trainer trainer(corpus, c, "");
   const auto loss = trainer.validation_loss(model);

@@ -1,12 +1,14 @@
 #include "corpus_sources.h"
 
 #include <GraphMol/DistGeomHelpers/Embedder.h>
+#include <GraphMol/FileParsers/MolSupplier.h>
 #include <GraphMol/FileParsers/SequenceParsers.h>
 #include <GraphMol/ForceFieldHelpers/MMFF/MMFF.h>
 #include <GraphMol/MolOps.h>
 #include <GraphMol/ROMol.h>
 #include <GraphMol/SmilesParse/SmilesParse.h>
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <random>
@@ -60,6 +62,40 @@ SourceOutcome small_molecule(const std::string& smiles, int conformers, int seed
   if (!mol) return {false, "SMILES did not parse or sanitise", {}};
   RDKit::MolOps::addHs(*mol);
   return conformers_of(*mol, "small-molecule", smiles, conformers, seed);
+}
+
+std::vector<SourceOutcome> sdf_molecules(const std::string& path) {
+  std::vector<SourceOutcome> out;
+  const std::string name = std::filesystem::path(path).filename().string();
+  RDKit::SDMolSupplier supplier(path, /*sanitize=*/true, /*removeHs=*/false);
+  for (unsigned k = 0; !supplier.atEnd(); ++k) {
+    std::unique_ptr<RDKit::ROMol> read;
+    try {
+      read.reset(supplier.next());
+    } catch (const std::exception&) {
+      read.reset();
+    }
+    if (!read) {
+      out.push_back({false, "SDF record RDKit cannot read or sanitise", {}});
+      continue;
+    }
+    if (read->getNumConformers() == 0 || !read->getConformer().is3D()) {
+      out.push_back({false, "SDF record without 3D coordinates", {}});
+      continue;
+    }
+    RDKit::RWMol mol(*read);
+    RDKit::MolOps::addHs(mol, /*explicitOnly=*/false, /*addCoords=*/true);
+    SourceOutcome o{true, "", {}};
+    o.record.domain = "small-molecule";
+    std::string title;
+    read->getPropIfPresent("_Name", title);
+    o.record.source = name + "#" + std::to_string(k) + (title.empty() ? "" : " " + title);
+    const Structure s = structure_from_rdkit(mol);
+    o.record.table = s.table;
+    o.record.conformers.push_back(s.positions);
+    out.push_back(std::move(o));
+  }
+  return out;
 }
 
 SourceOutcome peptide(const std::string& sequence, int conformers, int seed) {

@@ -19,6 +19,9 @@ SourceOutcome small_molecule(const std::string& smiles, int conformers, int seed
 SourceOutcome peptide(const std::string& sequence, int conformers, int seed);
 /// Local scopes of a PDB file: windows of `residues` consecutive residues (waters left out), one record each.
 std::vector<SourceOutcome> protein_fragments(const std::string& pdb, int residues);
+/// The molecules of an SDF file as given: each record's coordinates kept, hydrogens the file leaves implicit added
+/// with coordinates; one record each. Records RDKit cannot read, or without 3D coordinates, are failures.
+std::vector<SourceOutcome> sdf_molecules(const std::string& path);
 /// Frames of an MD trajectory (DCD) of the atoms of `pdb`: one record, every `stride`-th frame a conformer.
 SourceOutcome md_frames(const std::string& pdb, const std::string& dcd, int stride);
 

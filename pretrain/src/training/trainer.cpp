@@ -60,8 +60,10 @@ void TrainConfig::validate() const {
   if (!(std::isfinite(clip_norm) && clip_norm > 0))
     throw bad("--clip", "a finite gradient norm > 0 (0 would clip every step to nothing)", clip_norm);
   if (atoms_per_batch < 1) throw bad("--atoms-per-batch", "at least 1", static_cast<double>(atoms_per_batch));
-  if (!(validation_fraction >= 0 && validation_fraction < 1))
-    throw bad("--validation-fraction", "in [0, 1) (0: no validation)", validation_fraction);
+  if (evaluation_only ? !(validation_fraction > 0 && validation_fraction <= 1)
+                      : !(validation_fraction >= 0 && validation_fraction < 1))
+    throw bad("--validation-fraction", evaluation_only ? "in (0, 1] (1: every molecule)" : "in [0, 1) (0: no validation)",
+              validation_fraction);
   if (validate_every < 1) throw bad("--validate-every", "at least 1", static_cast<double>(validate_every));
   if (checkpoint_every < 1) throw bad("--checkpoint-every", "at least 1", static_cast<double>(checkpoint_every));
   if (patience < 0) throw bad("--patience", "at least 0 (0: no early stopping)", static_cast<double>(patience));
@@ -153,9 +155,11 @@ Trainer::Trainer(const Corpus& corpus, const TrainConfig& config, std::string ou
       (held_out.count(corpus.entries[k].record) ? validation_ : train_).push_back(k);
   } else {
     for (size_t k = 0; k < corpus.entries.size(); ++k)
-      (share(corpus.entries[k].record) < config.validation_fraction ? validation_ : train_).push_back(k);
+      (share(corpus.entries[k].record) < config.validation_fraction || config.validation_fraction == 1 ? validation_
+                                                                                                      : train_)
+          .push_back(k);
   }
-  if (train_.empty()) throw InputError(command_ + ": the corpus has no training molecules");
+  if (train_.empty() && !config.evaluation_only) throw InputError(command_ + ": the corpus has no training molecules");
   if (config.task == Task::Sipt) {
     // The batch of every step: anchors with a neighbour and a non-neighbour among the training conformations;
     // validation: fixed batches of the held-out ones (at most 8).
@@ -179,7 +183,7 @@ Trainer::Trainer(const Corpus& corpus, const TrainConfig& config, std::string ou
   std::vector<size_t> order;
   size_t position = 0;
   int64_t epoch = -1;
-  for (int64_t s = 0; s < config.steps && config.task != Task::Sipt; ++s) {
+  for (int64_t s = 0; s < config.steps && config.task != Task::Sipt && !train_.empty(); ++s) {
     std::vector<size_t> batch;
     int64_t atoms = 0;
     while (true) {

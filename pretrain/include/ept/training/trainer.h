@@ -56,6 +56,8 @@ struct TrainConfig {
   std::string validation_data;
   /// Replace a run already in the output folder (its checkpoint, model and metrics) instead of refusing.
   bool overwrite = false;
+  /// Evaluation only (`ept validate`): validation_fraction may be 1, every molecule held out, none trained on.
+  bool evaluation_only = false;
 
   /// InputError naming the option (--lr, --clip, ...) for a value that cannot train anything.
   void validate() const;
