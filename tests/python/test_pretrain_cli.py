@@ -260,3 +260,34 @@ def test_sdf_molecules_keep_their_coordinates_and_get_missing_hydrogens(tmp_path
     result = subprocess.run([ept_binary(), "validate", "--model", str(tmp_path / "m.ept"), "--corpus", str(out),
                              "--validation-fraction", "1"], check=True, capture_output=True, text=True)
     assert "validation loss" in result.stdout
+
+
+def test_a_killed_prepare_resumes_without_redoing_finished_shards(tmp_path):
+    args = ["prepare", "--max-molecules", "60", "--conformers", "2", "--shard-size", "4", "--threads", "1"]
+    subprocess.run([ept_binary(), *args, "--out", str(tmp_path / "straight")], check=True, capture_output=True)
+    killed = tmp_path / "killed"
+    process = subprocess.Popen([ept_binary(), *args, "--out", str(killed)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    journal = killed / "journal.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (journal.exists() and len(journal.read_text().splitlines()) >= 4):
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    lines = journal.read_text().splitlines()
+    assert 4 <= len(lines) < 16, "killed while it ran"  # the header and 3 or more of 15 batches
+    before = {p.name: p.stat().st_mtime_ns for p in killed.glob("shard-*.cbor")}
+    result = subprocess.run([ept_binary(), *args, "--out", str(killed), "--resume"], check=True, capture_output=True,
+                            text=True)
+    assert f"{len(lines) - 1} of 15 shards already written" in result.stderr
+    for name, mtime in before.items():  # finished shards were not written again
+        if name in {json.loads(line).get("shard") for line in lines[1:]}:
+            assert (killed / name).stat().st_mtime_ns == mtime
+    straight = sorted(p.name for p in (tmp_path / "straight").glob("shard-*.cbor"))
+    assert sorted(p.name for p in killed.glob("shard-*.cbor")) == straight
+    for name in straight:
+        assert (killed / name).read_bytes() == (tmp_path / "straight" / name).read_bytes()
+    assert json.loads((killed / "manifest.json").read_text()) == json.loads((tmp_path / "straight" / "manifest.json").read_text())
+    changed = subprocess.run([ept_binary(), *args[:-2], "--threads", "2", "--seed", "3", "--out", str(killed),
+                              "--resume"], capture_output=True, text=True)
+    assert changed.returncode != 0 and "differ from those of the run" in changed.stderr

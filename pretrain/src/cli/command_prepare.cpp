@@ -3,6 +3,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -10,6 +11,8 @@
 #include "commands.h"
 #include "corpus_sources.h"
 #include "smiles_files.h"
+#include "ept/data/atomic_file.h"
+#include "ept/data/checksum.h"
 #include "ept/data/dataset.h"
 #include "ept/error.h"
 #include "options.h"
@@ -26,11 +29,12 @@ int prepare(const std::vector<std::string>& args) {
   int64_t limit = 0, shard_size = 500;
   int conformers = 3, peptides = 0, crop = 5, md_stride = 1, seed = 7;
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  bool overwrite = false;
+  bool overwrite = false, resume = false;
   po::options_description o("options");
   o.add_options()
       ("out,o", po::value(&out)->required(), "corpus directory to create (manifest.json + shards)")
       ("overwrite", po::bool_switch(&overwrite), "replace a corpus already in OUT (its manifest and shards)")
+      ("resume", po::bool_switch(&resume), "continue a killed run in OUT (same inputs and options): finished shards kept")
       ("smiles", po::value(&smiles_files)->composing()->default_value(smiles_files, smiles_files[0]),
        "small molecules: .txt/.smi (one SMILES a line, the first field) or .csv (the --smiles-column), plain or .xz; "
        "repeatable; '' for none")
@@ -44,7 +48,8 @@ int prepare(const std::vector<std::string>& args) {
       ("crop", po::value(&crop)->default_value(crop), "residues per protein fragment")
       ("md", po::value(&md)->composing(), "MD frames as TOPOLOGY.pdb:TRAJECTORY.dcd (repeatable)")
       ("md-stride", po::value(&md_stride)->default_value(md_stride), "keep every n-th MD frame")
-      ("shard-size", po::value(&shard_size)->default_value(shard_size), "records per shard")
+      ("shard-size", po::value(&shard_size)->default_value(shard_size), "sources per shard (a SMILES, a sequence, an "
+       "SDF, PDB or MD file): the unit of work a killed run redoes")
       ("threads", po::value(&threads)->default_value(threads), "worker threads")
       ("seed", po::value(&seed)->default_value(seed), "embedding and sequence seed (results do not depend on --threads)");
   po::variables_map vm;
@@ -107,63 +112,122 @@ int prepare(const std::vector<std::string>& args) {
     jobs.push_back([&, top, dcd] { return std::vector<SourceOutcome>{md_frames(top, dcd, md_stride)}; });
   }
   if (jobs.empty()) throw InputError("nothing to prepare: give SMILES, --sdf, --peptides, --pdb or --md");
-  // A used folder would keep stale shards next to the new ones.
-  if (std::filesystem::exists(std::filesystem::path(out) / "manifest.json") && !overwrite)
-    throw InputError("'" + out + "' already holds a corpus; replace it with --overwrite or choose another --out");
-  std::filesystem::create_directories(out);
-  if (overwrite)
-    for (const auto& entry : std::filesystem::directory_iterator(out)) {
+
+  // The folder, journalled: every finished batch of --shard-size sources is one shard and one journal line, so a
+  // killed run continues with --resume (finished shards kept, checked by CRC) and memory holds one batch.
+  namespace fs = std::filesystem;
+  const std::string journal_path = (fs::path(out) / "journal.jsonl").string();
+  nlohmann::json identity = {{"smiles", smiles_files}, {"smiles_column", smiles_column}, {"max_molecules", limit},
+                             {"sdf", sdfs}, {"pdb", pdbs}, {"md", md}, {"conformers", conformers},
+                             {"peptides", peptides}, {"crop", crop}, {"md_stride", md_stride},
+                             {"shard_size", shard_size}, {"seed", seed}};
+  nlohmann::json inputs = nlohmann::json::array();
+  for (const auto* files : {&smiles_files, &sdfs, &pdbs})
+    for (const auto& path : *files)
+      if (!path.empty()) inputs.push_back(crc32_hex(crc32_of(read_file(path))));
+  identity["input_crc32"] = inputs;
+  const bool has_run = fs::exists(fs::path(out) / "manifest.json") || fs::exists(journal_path);
+  if (resume && !fs::exists(journal_path))
+    throw InputError("prepare --resume: '" + journal_path + "' does not exist, so there is nothing to resume");
+  if (!resume && has_run && !overwrite)
+    throw InputError("'" + out + "' already holds a corpus; continue it with --resume, replace it with --overwrite, "
+                     "or choose another --out");
+  fs::create_directories(out);
+  std::map<int64_t, nlohmann::json> finished;  // batch -> its journal line
+  if (resume) {
+    std::ifstream in(journal_path);
+    std::string line;
+    std::getline(in, line);
+    if (nlohmann::json::parse(line, nullptr, false) != nlohmann::json{{"job", identity}})
+      throw InputError("prepare --resume: the inputs or options differ from those of the run in '" + out +
+                       "'; use --overwrite to start again");
+    while (std::getline(in, line)) {
+      const auto j = nlohmann::json::parse(line, nullptr, false);  // a line cut short by a kill is redone
+      if (j.is_discarded() || !j.contains("batch")) continue;
+      const std::string shard = j.value("shard", "");
+      if (!shard.empty() && (!fs::exists(fs::path(out) / shard) ||
+                             crc32_hex(crc32_of(read_file((fs::path(out) / shard).string()))) != j.value("crc32", "")))
+        continue;  // a shard that was not written whole is made again
+      finished[j["batch"].get<int64_t>()] = j;
+    }
+  } else {
+    for (const auto& entry : fs::directory_iterator(out)) {
       const std::string name = entry.path().filename().string();
       if (name == "manifest.json" || (name.rfind("shard-", 0) == 0 && entry.path().extension() == ".cbor"))
-        std::filesystem::remove(entry.path());
+        fs::remove(entry.path());
     }
-
-  std::vector<std::vector<SourceOutcome>> results(jobs.size());
-  std::atomic<int64_t> next{0}, done{0};
-  std::exception_ptr error;
-  auto work = [&] {
-    for (int64_t k; (k = next++) < static_cast<int64_t>(jobs.size());) {
-      try {
-        results[k] = jobs[k]();
-      } catch (const std::exception& e) {
-        results[k] = {{false, std::string("error: ") + e.what(), {}}};
-      }
-      ++done;
-    }
-  };
-  Progress progress("sources", static_cast<int64_t>(jobs.size()));
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) pool.emplace_back(work);
-  while (done < static_cast<int64_t>(jobs.size())) {
-    progress.update(done);
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    write_file_atomically(journal_path, nlohmann::json{{"job", identity}}.dump() + "\n");
   }
-  for (auto& t : pool) t.join();
-  progress.update(done);
+
+  const int64_t total = static_cast<int64_t>(jobs.size());
+  const int64_t batches = (total + shard_size - 1) / shard_size;
+  std::ofstream journal(journal_path, std::ios::app);
+  Progress progress("sources", total);
+  int64_t sources_done = 0;
+  for (const auto& [batch, line] : finished) sources_done += std::min(shard_size, total - batch * shard_size);
+  if (resume)
+    std::cerr << "ept prepare: " << finished.size() << " of " << batches << " shards already written, "
+              << total - sources_done << " sources to go\n";
+  for (int64_t batch = 0; batch < batches; ++batch) {
+    if (finished.count(batch)) continue;
+    const int64_t first = batch * shard_size, last = std::min(total, first + shard_size);
+    std::vector<std::vector<SourceOutcome>> results(last - first);
+    std::atomic<int64_t> next{first};
+    auto work = [&] {
+      for (int64_t k; (k = next++) < last;) {
+        try {
+          results[k - first] = jobs[k]();
+        } catch (const std::exception& e) {
+          results[k - first] = {{false, std::string("error: ") + e.what(), {}}};
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 0; t < std::min<int64_t>(threads, last - first); ++t) pool.emplace_back(work);
+    for (auto& t : pool) t.join();
+    nlohmann::json line = {{"batch", batch}, {"shard", ""}, {"records", nlohmann::json::object()},
+                           {"conformers", nlohmann::json::object()}, {"failures", nlohmann::json::object()}};
+    std::vector<MoleculeRecord> shard;
+    for (auto& outcomes : results)
+      for (auto& o : outcomes) {
+        if (!o.ok) {
+          line["failures"][o.failure] = line["failures"].value(o.failure, 0) + 1;
+          continue;
+        }
+        const std::string& domain = o.record.domain;
+        line["records"][domain] = line["records"].value(domain, 0) + 1;
+        line["conformers"][domain] = line["conformers"].value(domain, 0) + static_cast<int64_t>(o.record.conformers.size());
+        shard.push_back(std::move(o.record));
+      }
+    if (!shard.empty()) {
+      char name[32];
+      std::snprintf(name, sizeof(name), "shard-%05lld.cbor", static_cast<long long>(batch));
+      const ShardInfo info = write_shard(out, name, shard);
+      line["shard"] = info.file;
+      line["crc32"] = info.crc32;
+    }
+    journal << line.dump() << "\n" << std::flush;
+    finished[batch] = line;
+    sources_done += last - first;
+    progress.update(sources_done);
+  }
   progress.finish();
 
+  // The manifest: the batches in order.
   Manifest manifest;
   manifest.failures = skipped;
-  std::vector<MoleculeRecord> shard;
-  auto flush = [&] {
-    if (shard.empty()) return;
-    char name[32];
-    std::snprintf(name, sizeof(name), "shard-%05zu.cbor", manifest.shards.size());
-    manifest.shards.push_back(write_shard(out, name, shard));
-    shard.clear();
-  };
-  for (auto& outcomes : results)
-    for (auto& o : outcomes) {
-      if (!o.ok) {
-        ++manifest.failures[o.failure];
-        continue;
-      }
-      ++manifest.records_per_domain[o.record.domain];
-      manifest.conformers_per_domain[o.record.domain] += static_cast<int64_t>(o.record.conformers.size());
-      shard.push_back(std::move(o.record));
-      if (static_cast<int64_t>(shard.size()) == shard_size) flush();
+  for (const auto& [batch, line] : finished) {
+    if (!line["shard"].get<std::string>().empty()) {
+      int64_t records = 0, count = 0;
+      for (const auto& [domain, n] : line["records"].items()) records += n.get<int64_t>();
+      for (const auto& [domain, n] : line["conformers"].items()) count += n.get<int64_t>();
+      manifest.shards.push_back({line["shard"], records, count, line["crc32"]});
     }
-  flush();
+    for (const auto& [domain, n] : line["records"].items()) manifest.records_per_domain[domain] += n.get<int64_t>();
+    for (const auto& [domain, n] : line["conformers"].items())
+      manifest.conformers_per_domain[domain] += n.get<int64_t>();
+    for (const auto& [reason, n] : line["failures"].items()) manifest.failures[reason] += n.get<int64_t>();
+  }
   write_manifest(out, manifest);
   std::cout << "wrote " << out << " (" << manifest.shards.size() << " shards):\n";
   for (const auto& [domain, count] : manifest.records_per_domain)
