@@ -5,7 +5,7 @@ find_path(RDKit_INCLUDE_DIR GraphMol/ROMol.h PATH_SUFFIXES rdkit)
 find_library(RDKit_GraphMol_LIBRARY RDKitGraphMol)
 set(_rdkit_components RDGeneral RDGeometryLib DataStructs GraphMol SmilesParse FileParsers
     SubstructMatch Depictor DistGeometry DistGeomHelpers ForceField ForceFieldHelpers
-    MolTransforms EigenSolvers Alignment Optimizer Trajectory)
+    MolTransforms EigenSolvers Alignment Optimizer Trajectory ChemTransforms)
 set(RDKit_LIBRARIES)
 foreach(_c ${_rdkit_components})
   find_library(RDKit_${_c}_LIBRARY RDKit${_c})

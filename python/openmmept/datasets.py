@@ -29,6 +29,7 @@ class Record:
     energies: Optional[np.ndarray] = None  # (conformations,) kJ/mol
     forces: Optional[np.ndarray] = None    # (conformations, atoms, 3) kJ/mol/Å
     bonds: Optional[np.ndarray] = None     # (bonds, 2) atom indices
+    group: str = ""                        # what validation holds out together (a scaffold, a protein file)
 
 
 @dataclasses.dataclass
@@ -64,6 +65,7 @@ def read_dataset(path) -> Dataset:
             record = Record(r["domain"], r["source"], np.asarray(r["z"]), list(r["names"]), list(r["residues"]),
                             np.asarray(r["xyz"], dtype=float).reshape(count, n, 3))
             record.bonds = np.asarray(r.get("bonds", []), dtype=np.int64).reshape(-1, 2)
+            record.group = r.get("group", "")
             if "energy" in r:
                 record.energies = np.asarray(r["energy"], dtype=float)
                 record.forces = np.asarray(r["forces"], dtype=float).reshape(count, n, 3)

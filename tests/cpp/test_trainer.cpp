@@ -1,6 +1,8 @@
 // Pretraining: a few steps reduce the validation loss, and a resumed run is bitwise the uninterrupted one.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -199,6 +201,35 @@ TEST(Trainer, NoValidationSetMeansNoValidationLoss) {
   EXPECT_NE(first.find("none (--validation-fraction 0)"), std::string::npos) << first;
   EXPECT_EQ(first.find("null"), std::string::npos) << first;
   fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ept
+
+namespace ept {
+namespace {
+
+TEST(Trainer, ValidationHoldsOutWholeGroupsNeverPartOfOne) {
+  // 48 records of the fixture's molecules in 6 groups (scaffolds, say): each group lies wholly on one side.
+  std::vector<MoleculeRecord> records;
+  for (int k = 0; k < 48; ++k) {
+    MoleculeRecord r = fixture_corpus().records[k % fixture_corpus().records.size()];
+    r.source = "molecule " + std::to_string(k);
+    r.group = "scaffold:" + std::to_string(k % 6);
+    records.push_back(std::move(r));
+  }
+  const Corpus corpus = Corpus::from_records(std::move(records), "grouped");
+  TrainConfig c = small_config();
+  c.steps = 1;
+  c.validation_fraction = 0.5;
+  Trainer trainer(corpus, c, temporary("groups").string());
+  std::set<std::string> trained, held;
+  for (size_t k : trainer.training_entries()) trained.insert(corpus.entries[k].record->group);
+  for (size_t k : trainer.validation_entries()) held.insert(corpus.entries[k].record->group);
+  EXPECT_FALSE(trained.empty());
+  EXPECT_FALSE(held.empty());
+  for (const auto& g : held) EXPECT_EQ(trained.count(g), 0u) << g << " is on both sides";
+  EXPECT_EQ(trained.size() + held.size(), 6u);
 }
 
 }  // namespace

@@ -291,3 +291,17 @@ def test_a_killed_prepare_resumes_without_redoing_finished_shards(tmp_path):
     changed = subprocess.run([ept_binary(), *args[:-2], "--threads", "2", "--seed", "3", "--out", str(killed),
                               "--resume"], capture_output=True, text=True)
     assert changed.returncode != 0 and "differ from those of the run" in changed.stderr
+
+
+def test_small_molecules_are_grouped_by_scaffold_proteins_by_file(tmp_path):
+    (tmp_path / "m.txt").write_text("Cc1ccccc1\nOc1ccccc1\nNC1CCCCC1\nCCO\nCCN\n")
+    out = tmp_path / "c"
+    subprocess.run([ept_binary(), "prepare", "--out", str(out), "--smiles", str(tmp_path / "m.txt"), "--conformers",
+                    "1", "--pdb", str(FIXTURES / "peptide_AGS.pdb"), "--crop", "1"], check=True, capture_output=True)
+    groups = {r.source: r.group for r in read_records(out)}
+    assert groups["Cc1ccccc1"] == groups["Oc1ccccc1"] == "scaffold:c1ccccc1"
+    assert groups["NC1CCCCC1"] == "scaffold:C1CCCCC1"
+    assert groups["CCO"] == "acyclic:CCO" and groups["CCN"] == "acyclic:CCN"
+    fragments = {g for s, g in groups.items() if ":residues" in s}
+    assert fragments == {"protein:peptide_AGS.pdb"} and sum(":residues" in s for s in groups) == 3
+    assert "Bemis-Murcko scaffold" in json.loads((out / "manifest.json").read_text())["split"]

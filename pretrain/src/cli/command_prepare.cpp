@@ -216,6 +216,9 @@ int prepare(const std::vector<std::string>& args) {
   // The manifest: the batches in order.
   Manifest manifest;
   manifest.failures = skipped;
+  manifest.split = "validation holds out whole groups (by a hash of the group): small molecules by Bemis-Murcko "
+                   "scaffold (an acyclic molecule alone), protein fragments by protein file, MD frames by topology "
+                   "file, peptides each alone; never by conformer";
   for (const auto& [batch, line] : finished) {
     if (!line["shard"].get<std::string>().empty()) {
       int64_t records = 0, count = 0;

@@ -1,5 +1,6 @@
 #include "corpus_sources.h"
 
+#include <GraphMol/ChemTransforms/ChemTransforms.h>
 #include <GraphMol/DistGeomHelpers/Embedder.h>
 #include <GraphMol/FileParsers/MolSupplier.h>
 #include <GraphMol/FileParsers/SequenceParsers.h>
@@ -7,6 +8,7 @@
 #include <GraphMol/MolOps.h>
 #include <GraphMol/ROMol.h>
 #include <GraphMol/SmilesParse/SmilesParse.h>
+#include <GraphMol/SmilesParse/SmilesWrite.h>
 
 #include <filesystem>
 #include <map>
@@ -45,6 +47,15 @@ SourceOutcome conformers_of(RDKit::RWMol& mol, const std::string& domain, const 
   return out;
 }
 
+// The Bemis–Murcko scaffold (ring systems and the linkers between them) as canonical SMILES, the group a small
+// molecule is held out with; an acyclic molecule, whose scaffold is empty, is a group of its own.
+std::string scaffold_group(const RDKit::ROMol& mol) {
+  std::unique_ptr<RDKit::ROMol> heavy(RDKit::MolOps::removeHs(mol));
+  std::unique_ptr<RDKit::ROMol> scaffold(RDKit::MurckoDecompose(*heavy));
+  const std::string smiles = scaffold && scaffold->getNumAtoms() ? RDKit::MolToSmiles(*scaffold) : "";
+  return smiles.empty() ? "acyclic:" + RDKit::MolToSmiles(*heavy) : "scaffold:" + smiles;
+}
+
 bool is_water(const std::string& residue) {
   static const std::set<std::string> names = {"HOH", "WAT", "H2O", "SOL", "TIP3", "DOD"};
   return names.count(residue) > 0;
@@ -60,8 +71,11 @@ SourceOutcome small_molecule(const std::string& smiles, int conformers, int seed
     mol.reset();
   }
   if (!mol) return {false, "SMILES did not parse or sanitise", {}};
+  const std::string group = scaffold_group(*mol);
   RDKit::MolOps::addHs(*mol);
-  return conformers_of(*mol, "small-molecule", smiles, conformers, seed);
+  SourceOutcome out = conformers_of(*mol, "small-molecule", smiles, conformers, seed);
+  out.record.group = group;
+  return out;
 }
 
 std::vector<SourceOutcome> sdf_molecules(const std::string& path) {
@@ -90,6 +104,7 @@ std::vector<SourceOutcome> sdf_molecules(const std::string& path) {
     std::string title;
     read->getPropIfPresent("_Name", title);
     o.record.source = name + "#" + std::to_string(k) + (title.empty() ? "" : " " + title);
+    o.record.group = scaffold_group(*read);
     const Structure s = structure_from_rdkit(mol);
     o.record.table = s.table;
     o.record.conformers.push_back(s.positions);
@@ -137,6 +152,7 @@ std::vector<SourceOutcome> protein_fragments(const std::string& pdb, int residue
     MoleculeRecord& r = o.record;
     r.domain = "protein-fragment";
     r.source = pdb + ":residues " + std::to_string(start) + "-" + std::to_string(start + residues - 1);
+    r.group = "protein:" + std::filesystem::path(pdb).filename().string();  // a protein's windows held out together
     std::vector<Vec3> conformer;
     for (size_t g = start; g < start + residues; ++g)
       for (int64_t i : groups[g]) {
@@ -165,6 +181,7 @@ SourceOutcome md_frames(const std::string& pdb, const std::string& dcd, int stri
   SourceOutcome o{true, "", {}};
   o.record.domain = "md-frame";
   o.record.source = dcd;
+  o.record.group = "md:" + std::filesystem::path(pdb).filename().string();  // every trajectory of the molecule
   o.record.table = read_pdb(pdb).table;
   DcdReader reader(dcd);
   if (reader.num_atoms() != static_cast<int64_t>(o.record.table.size()))

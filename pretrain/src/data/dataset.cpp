@@ -21,6 +21,7 @@ json to_json(const MoleculeRecord& r) {
   json j = {{"domain", r.domain}, {"source", r.source}, {"z", r.table.atomic_numbers},
             {"names", r.table.atom_names}, {"residues", r.table.residue_names}, {"residue_ids", r.table.residue_ids},
             {"chains", r.table.chain_ids}, {"bonds", bonds}, {"conformers", r.conformers.size()}, {"xyz", xyz}};
+  if (!r.group.empty()) j["group"] = r.group;
   if (r.labelled()) {
     std::vector<double> forces;
     for (const auto& conf : r.forces)
@@ -35,6 +36,7 @@ MoleculeRecord from_json(const json& j) {
   MoleculeRecord r;
   r.domain = j.at("domain").get<std::string>();
   r.source = j.at("source").get<std::string>();
+  r.group = j.value("group", "");
   r.table.atomic_numbers = j.at("z").get<std::vector<int>>();
   r.table.atom_names = j.at("names").get<std::vector<std::string>>();
   r.table.residue_names = j.at("residues").get<std::vector<std::string>>();
@@ -107,6 +109,7 @@ void write_manifest(const std::string& directory, const Manifest& m) {
             {"records_per_domain", m.records_per_domain}, {"conformers_per_domain", m.conformers_per_domain},
             {"failures", m.failures}};
   if (!m.labels.empty()) j["labels"] = json::parse(m.labels);
+  if (!m.split.empty()) j["split"] = m.split;
   write_file_atomically((std::filesystem::path(directory) / "manifest.json").string(), j.dump(1));
 }
 
@@ -126,6 +129,7 @@ Manifest read_manifest(const std::string& directory) {
     m.records_per_domain = j.at("records_per_domain").get<std::map<std::string, int64_t>>();
     m.conformers_per_domain = j.at("conformers_per_domain").get<std::map<std::string, int64_t>>();
     m.failures = j.at("failures").get<std::map<std::string, int64_t>>();
+    m.split = j.value("split", "");
     if (j.contains("labels")) {
       if (!j["labels"].is_object() || !j["labels"].contains("energy"))
         throw InputError("\"labels\" must be an object naming what the energies are (\"energy\")");

@@ -129,9 +129,13 @@ Trainer::Trainer(const Corpus& corpus, const TrainConfig& config, std::string ou
   if (config.task == Task::Energy && corpus.labels.empty())
     throw InputError("finetune --objective energy: the data set has no energy and force labels; make one from "
                      "trajectories with `ept label`");
-  // Validation by molecule (all conformers together) — in a labelled data set by trajectory, never by frame —
-  // from a hash of the record's source: stable across runs.
-  auto share = [](const MoleculeRecord* r) { return static_cast<double>(fnv1a(r->source) % 1000000) / 1e6; };
+  // Validation by molecule (all conformers together) — in a labelled data set by trajectory, never by frame;
+  // in a corpus by group (a Bemis–Murcko scaffold, a protein) — from a hash of the group or the record's source:
+  // stable across runs.
+  // A record's group (a scaffold, a protein) when it has one: molecules of one group are held out together.
+  auto share = [](const MoleculeRecord* r) {
+    return static_cast<double>(fnv1a(r->group.empty() ? r->source : r->group) % 1000000) / 1e6;
+  };
   if (validation) {
     if (validation->labels != corpus.labels && (validation->labels.empty() || corpus.labels.empty() ||
         nlohmann::json::parse(validation->labels).at("energy") != nlohmann::json::parse(corpus.labels).at("energy")))

@@ -17,6 +17,9 @@ namespace ept {
 struct MoleculeRecord {
   std::string domain;  // "small-molecule", "peptide", "protein-fragment", "md-frame"
   std::string source;  // where it came from (SMILES, file:residues, ...)
+  // What validation holds out together with this record ("scaffold:c1ccccc1", "protein:1abc.pdb"); empty: the
+  // record alone (its source).
+  std::string group;
   AtomTable table;
   std::vector<std::vector<Vec3>> conformers;  // Å
   // Labels, in a labelled data set: one energy (kJ/mol) and one force per atom (kJ/mol/Å) per conformer.
@@ -36,6 +39,7 @@ struct Manifest {
   std::vector<ShardInfo> shards;
   std::map<std::string, int64_t> records_per_domain, conformers_per_domain;
   std::map<std::string, int64_t> failures;  // "reason" -> count
+  std::string split;                         // how records are grouped for validation (a corpus's card)
   /// Labelled data sets: a JSON object with "energy" ("total" or "delta:FORCE-FIELD", as in a checkpoint's
   /// metadata), the method, units and settings; empty for a pretraining corpus.
   std::string labels;
