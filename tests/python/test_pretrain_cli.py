@@ -303,5 +303,54 @@ def test_small_molecules_are_grouped_by_scaffold_proteins_by_file(tmp_path):
     assert groups["NC1CCCCC1"] == "scaffold:C1CCCCC1"
     assert groups["CCO"] == "acyclic:CCO" and groups["CCN"] == "acyclic:CCN"
     fragments = {g for s, g in groups.items() if ":residues" in s}
-    assert fragments == {"protein:peptide_AGS.pdb"} and sum(":residues" in s for s in groups) == 3
+    assert len(fragments) == 1 and fragments.pop().startswith("protein:peptide_AGS.pdb ")
+    assert sum(":residues" in s for s in groups) == 3
     assert "Bemis-Murcko scaffold" in json.loads((out / "manifest.json").read_text())["split"]
+
+
+def test_a_pocket_holds_exactly_the_residues_within_the_radius(tmp_path):
+    import numpy as np
+    import openmm.app as app
+    import openmm.unit as unit
+    from rdkit import Chem
+    from rdkit.Chem import AllChem
+    pdb = app.PDBFile(str(FIXTURES / "peptide_AGS.pdb"))
+    x = np.array(pdb.positions.value_in_unit(unit.angstrom))
+    residue_of = np.array([a.residue.index + 1 for a in pdb.topology.atoms()])
+    ligand = Chem.AddHs(Chem.MolFromSmiles("CO"))
+    AllChem.EmbedMolecule(ligand, randomSeed=1)
+    near, far = Chem.Mol(ligand), Chem.Mol(ligand)
+    anchor = x[[a.index for a in pdb.topology.atoms() if a.residue.index == 0 and a.name == "CB"][0]]
+    for mol, shift in ((near, anchor + [-3.5, 0.0, 0.0]), (far, anchor + [60.0, 0, 0])):  # near, outside the peptide
+        conformer = mol.GetConformer()
+        for i in range(mol.GetNumAtoms()):
+            p = conformer.GetAtomPosition(i)
+            conformer.SetAtomPosition(i, (p.x + shift[0], p.y + shift[1], p.z + shift[2]))
+    sdf = tmp_path / "ligands.sdf"
+    writer = Chem.SDWriter(str(sdf))
+    writer.write(near)
+    writer.write(far)
+    writer.close()
+    written = np.array([[float(v) for v in line.split()[:3]] for line in sdf.read_text().splitlines()[4:4 + near.GetNumAtoms()]])
+    distance = np.linalg.norm(x[:, None] - written[None], axis=2).min(axis=1)
+    radius = next(r for r in (3.0, 4.0, 5.0, 6.0, 7.0) if 0 < len(set(residue_of[distance <= r])) < 3)
+    expected = sorted(set(residue_of[distance <= radius]))
+    water = tmp_path / "water.pdb"
+    water.write_text("HETATM    1  O   HOH W   1       0.000   0.000   0.000  1.00  0.00           O\n"
+                     "HETATM    2  H1  HOH W   1       0.957   0.000   0.000  1.00  0.00           H\n"
+                     "HETATM    3  H2  HOH W   1      -0.240   0.927   0.000  1.00  0.00           H\nEND\n")
+    out = tmp_path / "c"
+    subprocess.run([ept_binary(), "prepare", "--out", str(out), "--smiles", "", "--pocket-radius", str(radius),
+                    "--complex", f"{FIXTURES / 'peptide_AGS.pdb'}:{sdf}", "--complex", f"{water}:{sdf}"],
+                   check=True, capture_output=True)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["failures"] == {"complex: no protein residue within --pocket-radius of the ligand": 1,
+                                    "complex PDB file holds no amino-acid residue": 1}
+    [record] = read_records(out)
+    assert record.domain == "protein-ligand" and record.group.startswith("complex:peptide_AGS.pdb ")
+    names = record.residue_names
+    ligand_atoms = sum(r == "LIG" for r in names)
+    assert ligand_atoms == near.GetNumAtoms() and names[-ligand_atoms:] == ["LIG"] * ligand_atoms
+    pocket_atoms = len(names) - ligand_atoms
+    assert pocket_atoms == int(np.isin(residue_of, expected).sum())  # whole residues, exactly those within the radius
+    np.testing.assert_allclose(record.positions[0][:pocket_atoms], x[np.isin(residue_of, expected)], atol=1e-6)

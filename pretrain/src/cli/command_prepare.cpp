@@ -1,4 +1,5 @@
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -25,7 +26,8 @@ namespace {
 
 int prepare(const std::vector<std::string>& args) {
   std::string out, smiles_column = "smiles";
-  std::vector<std::string> smiles_files{"/usr/share/RDKit/Data/NCI/first_5K.smi"}, sdfs, pdbs, md;
+  std::vector<std::string> smiles_files{"/usr/share/RDKit/Data/NCI/first_5K.smi"}, sdfs, pdbs, md, complexes;
+  double pocket_radius = 8;
   int64_t limit = 0, shard_size = 500;
   int conformers = 3, peptides = 0, crop = 5, md_stride = 1, seed = 7;
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -46,6 +48,9 @@ int prepare(const std::vector<std::string>& args) {
       ("peptides", po::value(&peptides)->default_value(peptides), "random peptides of 3-8 residues built from sequence")
       ("pdb", po::value(&pdbs)->composing(), "PDB file cropped into windows of --crop residues (repeatable)")
       ("crop", po::value(&crop)->default_value(crop), "residues per protein fragment")
+      ("complex", po::value(&complexes)->composing(), "protein-ligand complexes as PROTEIN.pdb:LIGANDS.sdf: per "
+       "posed ligand, the pocket (residues within --pocket-radius) and the ligand (repeatable)")
+      ("pocket-radius", po::value(&pocket_radius)->default_value(pocket_radius), "Å from any ligand atom")
       ("md", po::value(&md)->composing(), "MD frames as TOPOLOGY.pdb:TRAJECTORY.dcd (repeatable)")
       ("md-stride", po::value(&md_stride)->default_value(md_stride), "keep every n-th MD frame")
       ("shard-size", po::value(&shard_size)->default_value(shard_size), "sources per shard (a SMILES, a sequence, an "
@@ -64,6 +69,8 @@ int prepare(const std::vector<std::string>& args) {
     return 0;
   if (conformers < 1 || threads < 1 || shard_size < 1 || crop < 1 || md_stride < 1 || peptides < 0)
     throw InputError("--conformers, --threads, --shard-size, --crop and --md-stride must be positive");
+  if (!(pocket_radius > 0) || !std::isfinite(pocket_radius))
+    throw InputError("--pocket-radius must be a distance > 0 Å");
 
   // Jobs in a fixed order; each yields records (or failures). Seeds depend on the job, not on the thread.
   std::vector<std::function<std::vector<SourceOutcome>()>> jobs;
@@ -102,6 +109,15 @@ int prepare(const std::vector<std::string>& args) {
     if (!std::filesystem::exists(pdb)) throw InputError("PDB file '" + pdb + "' does not exist");
     jobs.push_back([&, pdb] { return protein_fragments(pdb, crop); });
   }
+  for (const auto& pair : complexes) {
+    const auto colon = pair.find(':');
+    if (colon == std::string::npos) throw InputError("--complex takes PROTEIN.pdb:LIGANDS.sdf, got '" + pair + "'");
+    const std::string protein = pair.substr(0, colon), ligands = pair.substr(colon + 1);
+    for (const auto& [what, path] : {std::pair{"protein", protein}, std::pair{"ligands", ligands}})
+      if (!std::filesystem::is_regular_file(path))
+        throw InputError(std::string("--complex ") + what + " '" + path + "' does not exist");
+    jobs.push_back([&, protein, ligands] { return complex_pockets(protein, ligands, pocket_radius); });
+  }
   for (const auto& pair : md) {
     const auto colon = pair.find(':');
     if (colon == std::string::npos) throw InputError("--md takes TOPOLOGY.pdb:TRAJECTORY.dcd, got '" + pair + "'");
@@ -111,18 +127,22 @@ int prepare(const std::vector<std::string>& args) {
         throw InputError(std::string("--md ") + what + " '" + path + "' does not exist");
     jobs.push_back([&, top, dcd] { return std::vector<SourceOutcome>{md_frames(top, dcd, md_stride)}; });
   }
-  if (jobs.empty()) throw InputError("nothing to prepare: give SMILES, --sdf, --peptides, --pdb or --md");
+  if (jobs.empty()) throw InputError("nothing to prepare: give SMILES, --sdf, --peptides, --pdb, --complex or --md");
 
   // The folder, journalled: every finished batch of --shard-size sources is one shard and one journal line, so a
   // killed run continues with --resume (finished shards kept, checked by CRC) and memory holds one batch.
   namespace fs = std::filesystem;
   const std::string journal_path = (fs::path(out) / "journal.jsonl").string();
   nlohmann::json identity = {{"smiles", smiles_files}, {"smiles_column", smiles_column}, {"max_molecules", limit},
-                             {"sdf", sdfs}, {"pdb", pdbs}, {"md", md}, {"conformers", conformers},
+                             {"sdf", sdfs}, {"pdb", pdbs}, {"md", md},
+                             {"complex", complexes}, {"pocket_radius", pocket_radius}, {"conformers", conformers},
                              {"peptides", peptides}, {"crop", crop}, {"md_stride", md_stride},
                              {"shard_size", shard_size}, {"seed", seed}};
   nlohmann::json inputs = nlohmann::json::array();
-  for (const auto* files : {&smiles_files, &sdfs, &pdbs})
+  std::vector<std::string> complex_files;
+  for (const auto& pair : complexes)
+    for (const auto& path : {pair.substr(0, pair.find(':')), pair.substr(pair.find(':') + 1)}) complex_files.push_back(path);
+  for (const auto* files : {&smiles_files, &sdfs, &pdbs, &complex_files})
     for (const auto& path : *files)
       if (!path.empty()) inputs.push_back(crc32_hex(crc32_of(read_file(path))));
   identity["input_crc32"] = inputs;
@@ -217,7 +237,8 @@ int prepare(const std::vector<std::string>& args) {
   Manifest manifest;
   manifest.failures = skipped;
   manifest.split = "validation holds out whole groups (by a hash of the group): small molecules by Bemis-Murcko "
-                   "scaffold (an acyclic molecule alone), protein fragments by protein file, MD frames by topology "
+                   "scaffold (an acyclic molecule alone), protein fragments by protein file, protein-ligand pockets by "
+                   "the complex's protein file (a target), MD frames by topology "
                    "file, peptides each alone; never by conformer";
   for (const auto& [batch, line] : finished) {
     if (!line["shard"].get<std::string>().empty()) {

@@ -16,7 +16,11 @@
 #include <random>
 #include <set>
 
+#include "ept/data/atomic_file.h"
+#include "ept/data/checksum.h"
 #include "ept/data/dcd.h"
+#include "ept/data/elements.h"
+#include "ept/data/vocabulary.h"
 #include "ept/chemistry/rdkit_structure.h"
 
 namespace ept::cli {
@@ -56,6 +60,46 @@ std::string scaffold_group(const RDKit::ROMol& mol) {
   return smiles.empty() ? "acyclic:" + RDKit::MolToSmiles(*heavy) : "scaffold:" + smiles;
 }
 
+// The records of an SDF file as given: coordinates kept, the hydrogens the file leaves implicit added with
+// coordinates; each with its outcome (source "file#k title", scaffold group) and its structure.
+std::vector<std::pair<SourceOutcome, Structure>> sdf_records(const std::string& path) {
+  std::vector<std::pair<SourceOutcome, Structure>> out;
+  const std::string name = std::filesystem::path(path).filename().string();
+  RDKit::SDMolSupplier supplier(path, /*sanitize=*/true, /*removeHs=*/false);
+  for (unsigned k = 0; !supplier.atEnd(); ++k) {
+    std::unique_ptr<RDKit::ROMol> read;
+    try {
+      read.reset(supplier.next());
+    } catch (const std::exception&) {
+      read.reset();
+    }
+    if (!read) {
+      out.push_back({{false, "SDF record RDKit cannot read or sanitise", {}}, {}});
+      continue;
+    }
+    if (read->getNumConformers() == 0 || !read->getConformer().is3D()) {
+      out.push_back({{false, "SDF record without 3D coordinates", {}}, {}});
+      continue;
+    }
+    RDKit::RWMol mol(*read);
+    RDKit::MolOps::addHs(mol, /*explicitOnly=*/false, /*addCoords=*/true);
+    SourceOutcome o{true, "", {}};
+    o.record.domain = "small-molecule";
+    std::string title;
+    read->getPropIfPresent("_Name", title);
+    o.record.source = name + "#" + std::to_string(k) + (title.empty() ? "" : " " + title);
+    o.record.group = scaffold_group(*read);
+    out.push_back({std::move(o), structure_from_rdkit(mol)});
+  }
+  return out;
+}
+
+// A file as a group: its name and the CRC-32 of its bytes, the same on every machine and distinct for two
+// targets whose files share a name (".../shp2/protein.pdb", ".../pde2/protein.pdb").
+std::string file_group(const std::string& kind, const std::string& path) {
+  return kind + ":" + std::filesystem::path(path).filename().string() + " " + crc32_hex(crc32_of(read_file(path)));
+}
+
 bool is_water(const std::string& residue) {
   static const std::set<std::string> names = {"HOH", "WAT", "H2O", "SOL", "TIP3", "DOD"};
   return names.count(residue) > 0;
@@ -80,34 +124,87 @@ SourceOutcome small_molecule(const std::string& smiles, int conformers, int seed
 
 std::vector<SourceOutcome> sdf_molecules(const std::string& path) {
   std::vector<SourceOutcome> out;
-  const std::string name = std::filesystem::path(path).filename().string();
-  RDKit::SDMolSupplier supplier(path, /*sanitize=*/true, /*removeHs=*/false);
-  for (unsigned k = 0; !supplier.atEnd(); ++k) {
-    std::unique_ptr<RDKit::ROMol> read;
-    try {
-      read.reset(supplier.next());
-    } catch (const std::exception&) {
-      read.reset();
+  for (auto& [o, s] : sdf_records(path)) {
+    if (o.ok) {
+      o.record.table = s.table;
+      o.record.conformers.push_back(s.positions);
     }
-    if (!read) {
-      out.push_back({false, "SDF record RDKit cannot read or sanitise", {}});
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+std::vector<SourceOutcome> complex_pockets(const std::string& pdb, const std::string& sdf, double radius) {
+  const Structure protein = read_pdb(pdb);
+  const AtomTable& p = protein.table;
+  // Residues in file order, amino acids only (waters, ions and other ligands of the file left out).
+  std::vector<std::vector<int64_t>> residues;
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p.residue_names.empty() || vocab::amino_acid_block_type(p.residue_names[i]) < 0) continue;
+    const bool same = !residues.empty() && p.residue_ids[residues.back().back()] == p.residue_ids[i] &&
+                      p.chain_ids[residues.back().back()] == p.chain_ids[i] &&
+                      p.residue_names[residues.back().back()] == p.residue_names[i];
+    if (!same) residues.emplace_back();
+    residues.back().push_back(static_cast<int64_t>(i));
+  }
+  const std::string target = std::filesystem::path(pdb).filename().string(), group = file_group("complex", pdb);
+  auto ligands = sdf_records(sdf);
+  std::vector<SourceOutcome> out;
+  if (residues.empty()) {
+    out.push_back({false, "complex PDB file holds no amino-acid residue", {}});
+    return out;
+  }
+  for (auto& [o, ligand] : ligands) {
+    if (!o.ok) {
+      out.push_back(std::move(o));
       continue;
     }
-    if (read->getNumConformers() == 0 || !read->getConformer().is3D()) {
-      out.push_back({false, "SDF record without 3D coordinates", {}});
+    std::vector<size_t> pocket;
+    for (size_t r = 0; r < residues.size(); ++r) {
+      bool near = false;
+      for (int64_t i : residues[r])
+        for (const auto& x : ligand.positions) {
+          double d2 = 0;
+          for (int k = 0; k < 3; ++k) d2 += (protein.positions[i][k] - x[k]) * (protein.positions[i][k] - x[k]);
+          near = near || d2 <= radius * radius;
+        }
+      if (near) pocket.push_back(r);
+    }
+    if (pocket.empty()) {
+      out.push_back({false, "complex: no protein residue within --pocket-radius of the ligand", {}});
       continue;
     }
-    RDKit::RWMol mol(*read);
-    RDKit::MolOps::addHs(mol, /*explicitOnly=*/false, /*addCoords=*/true);
-    SourceOutcome o{true, "", {}};
-    o.record.domain = "small-molecule";
-    std::string title;
-    read->getPropIfPresent("_Name", title);
-    o.record.source = name + "#" + std::to_string(k) + (title.empty() ? "" : " " + title);
-    o.record.group = scaffold_group(*read);
-    const Structure s = structure_from_rdkit(mol);
-    o.record.table = s.table;
-    o.record.conformers.push_back(s.positions);
+    // The pocket's residues (one chain, "P": one segment, as PDBbind pockets are), then the ligand (chain "L").
+    MoleculeRecord& rec = o.record;
+    rec.domain = "protein-ligand";
+    rec.source = target + ":" + rec.source;
+    rec.group = group;  // every ligand of a target held out together
+    std::map<int64_t, int64_t> local;
+    std::vector<Vec3> conformer;
+    for (size_t r : pocket)
+      for (int64_t i : residues[r]) {
+        local[i] = static_cast<int64_t>(rec.table.size());
+        rec.table.atomic_numbers.push_back(p.atomic_numbers[i]);
+        rec.table.atom_names.push_back(p.atom_names[i]);
+        rec.table.residue_names.push_back(p.residue_names[i]);
+        rec.table.residue_ids.push_back(p.residue_ids[i]);
+        rec.table.chain_ids.push_back("P");
+        conformer.push_back(protein.positions[i]);
+      }
+    for (auto [a, b] : p.bonds)
+      if (local.count(a) && local.count(b)) rec.table.bonds.push_back({local[a], local[b]});
+    const auto offset = static_cast<int64_t>(rec.table.size());
+    const AtomTable& l = ligand.table;
+    for (size_t i = 0; i < l.size(); ++i) {
+      rec.table.atomic_numbers.push_back(l.atomic_numbers[i]);
+      rec.table.atom_names.push_back(elements::symbol(l.atomic_numbers[i]) + std::to_string(i + 1));
+      rec.table.residue_names.push_back("LIG");
+      rec.table.residue_ids.push_back(1);
+      rec.table.chain_ids.push_back("L");
+      conformer.push_back(ligand.positions[i]);
+    }
+    for (auto [a, b] : l.bonds) rec.table.bonds.push_back({a + offset, b + offset});
+    rec.conformers.push_back(std::move(conformer));
     out.push_back(std::move(o));
   }
   return out;
@@ -146,13 +243,14 @@ std::vector<SourceOutcome> protein_fragments(const std::string& pdb, int residue
     if (!same) groups.emplace_back();
     groups.back().push_back(static_cast<int64_t>(i));
   }
+  const std::string group = file_group("protein", pdb);
   for (size_t start = 0; start + residues <= groups.size(); start += residues) {
     std::map<int64_t, int64_t> local;
     SourceOutcome o{true, "", {}};
     MoleculeRecord& r = o.record;
     r.domain = "protein-fragment";
     r.source = pdb + ":residues " + std::to_string(start) + "-" + std::to_string(start + residues - 1);
-    r.group = "protein:" + std::filesystem::path(pdb).filename().string();  // a protein's windows held out together
+    r.group = group;  // a protein's windows held out together
     std::vector<Vec3> conformer;
     for (size_t g = start; g < start + residues; ++g)
       for (int64_t i : groups[g]) {
@@ -181,7 +279,7 @@ SourceOutcome md_frames(const std::string& pdb, const std::string& dcd, int stri
   SourceOutcome o{true, "", {}};
   o.record.domain = "md-frame";
   o.record.source = dcd;
-  o.record.group = "md:" + std::filesystem::path(pdb).filename().string();  // every trajectory of the molecule
+  o.record.group = file_group("md", pdb);  // every trajectory of the molecule
   o.record.table = read_pdb(pdb).table;
   DcdReader reader(dcd);
   if (reader.num_atoms() != static_cast<int64_t>(o.record.table.size()))

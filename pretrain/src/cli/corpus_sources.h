@@ -22,6 +22,10 @@ std::vector<SourceOutcome> protein_fragments(const std::string& pdb, int residue
 /// The molecules of an SDF file as given: each record's coordinates kept, hydrogens the file leaves implicit added
 /// with coordinates; one record each. Records RDKit cannot read, or without 3D coordinates, are failures.
 std::vector<SourceOutcome> sdf_molecules(const std::string& path);
+/// Protein–ligand pockets: for each posed ligand of `sdf` (as given, implicit hydrogens added), the amino-acid
+/// residues of `pdb` with an atom within `radius` Å of a ligand atom, as one chain ("P"), plus the ligand ("L",
+/// residue LIG): two segments. Grouped by the PDB file (a target's ligands are held out together).
+std::vector<SourceOutcome> complex_pockets(const std::string& pdb, const std::string& sdf, double radius);
 /// Frames of an MD trajectory (DCD) of the atoms of `pdb`: one record, every `stride`-th frame a conformer.
 SourceOutcome md_frames(const std::string& pdb, const std::string& dcd, int stride);
 
