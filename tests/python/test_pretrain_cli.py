@@ -354,3 +354,26 @@ def test_a_pocket_holds_exactly_the_residues_within_the_radius(tmp_path):
     pocket_atoms = len(names) - ligand_atoms
     assert pocket_atoms == int(np.isin(residue_of, expected).sum())  # whole residues, exactly those within the radius
     np.testing.assert_allclose(record.positions[0][:pocket_atoms], x[np.isin(residue_of, expected)], atol=1e-6)
+
+
+def test_an_interface_crop_holds_residues_of_both_partners(tmp_path):
+    # The peptide cut into two partners (Ala-Gly and Ser): their windows, and the interface across the cut.
+    lines = (FIXTURES / "peptide_AGS.pdb").read_text().splitlines()
+    atoms = [line for line in lines if line.startswith("ATOM")]
+    (tmp_path / "a.pdb").write_text("\n".join(l for l in atoms if l[17:20] != "SER") + "\nEND\n")
+    (tmp_path / "b.pdb").write_text("\n".join(l for l in atoms if l[17:20] == "SER") + "\nEND\n")
+    out = tmp_path / "c"
+    subprocess.run([ept_binary(), "prepare", "--out", str(out), "--smiles", "", "--crop", "1", "--interface-radius",
+                    "4", "--pdb", f"{tmp_path / 'a.pdb'}+{tmp_path / 'b.pdb'}"], check=True, capture_output=True)
+    records = read_records(out)
+    interface = [r for r in records if r.domain == "protein-complex"]
+    assert len(interface) == 1 and {"GLY", "SER"} <= set(interface[0].residue_names)
+    assert sorted(r.domain for r in records).count("protein-fragment") == 3  # Ala, Gly; Ser
+    assert len({r.group for r in records}) == 1 and records[0].group.startswith("complex:a.pdb+b.pdb ")
+    far = tmp_path / "far.pdb"
+    far.write_text("\n".join(l[:30] + f"{float(l[30:38]) + 80:8.3f}" + l[38:] for l in atoms if l[17:20] == "SER")
+                   + "\nEND\n")
+    subprocess.run([ept_binary(), "prepare", "--out", str(tmp_path / "d"), "--smiles", "", "--crop", "1",
+                    "--pdb", f"{tmp_path / 'a.pdb'}+{far}"], check=True, capture_output=True)
+    failures = json.loads((tmp_path / "d" / "manifest.json").read_text())["failures"]
+    assert failures == {"protein complex: no interface within --interface-radius": 1}

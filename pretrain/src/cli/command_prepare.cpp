@@ -22,12 +22,22 @@
 namespace ept::cli {
 namespace {
 
+// The files of a --pdb value: one, or the partners of a complex joined by '+'.
+std::vector<std::string> partner_files(const std::string& spec) {
+  std::vector<std::string> parts;
+  for (size_t start = 0, plus; start <= spec.size(); start = plus + 1) {
+    plus = std::min(spec.find('+', start), spec.size());
+    parts.push_back(spec.substr(start, plus - start));
+  }
+  return parts;
+}
+
 }  // namespace
 
 int prepare(const std::vector<std::string>& args) {
   std::string out, smiles_column = "smiles";
   std::vector<std::string> smiles_files{"/usr/share/RDKit/Data/NCI/first_5K.smi"}, sdfs, pdbs, md, complexes;
-  double pocket_radius = 8;
+  double pocket_radius = 8, interface_radius = 8;
   int64_t limit = 0, shard_size = 500;
   int conformers = 3, peptides = 0, crop = 5, md_stride = 1, seed = 7;
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -46,7 +56,10 @@ int prepare(const std::vector<std::string>& args) {
        "repeatable)")
       ("conformers", po::value(&conformers)->default_value(conformers), "ETKDG conformers per molecule, MMFF-relaxed")
       ("peptides", po::value(&peptides)->default_value(peptides), "random peptides of 3-8 residues built from sequence")
-      ("pdb", po::value(&pdbs)->composing(), "PDB file cropped into windows of --crop residues (repeatable)")
+      ("pdb", po::value(&pdbs)->composing(), "PDB file cropped into windows of --crop residues, or the partners of "
+       "a complex as A.pdb+B.pdb: their windows and the interface (repeatable)")
+      ("interface-radius", po::value(&interface_radius)->default_value(interface_radius), "Å: a complex's interface "
+       "holds each partner's residues within it of another partner")
       ("crop", po::value(&crop)->default_value(crop), "residues per protein fragment")
       ("complex", po::value(&complexes)->composing(), "protein-ligand complexes as PROTEIN.pdb:LIGANDS.sdf: per "
        "posed ligand, the pocket (residues within --pocket-radius) and the ligand (repeatable)")
@@ -71,6 +84,8 @@ int prepare(const std::vector<std::string>& args) {
     throw InputError("--conformers, --threads, --shard-size, --crop and --md-stride must be positive");
   if (!(pocket_radius > 0) || !std::isfinite(pocket_radius))
     throw InputError("--pocket-radius must be a distance > 0 Å");
+  if (!(interface_radius > 0) || !std::isfinite(interface_radius))
+    throw InputError("--interface-radius must be a distance > 0 Å");
 
   // Jobs in a fixed order; each yields records (or failures). Seeds depend on the job, not on the thread.
   std::vector<std::function<std::vector<SourceOutcome>()>> jobs;
@@ -106,8 +121,13 @@ int prepare(const std::vector<std::string>& args) {
     jobs.push_back([&, sdf] { return sdf_molecules(sdf); });
   }
   for (const auto& pdb : pdbs) {
-    if (!std::filesystem::exists(pdb)) throw InputError("PDB file '" + pdb + "' does not exist");
-    jobs.push_back([&, pdb] { return protein_fragments(pdb, crop); });
+    const auto parts = partner_files(pdb);
+    for (const auto& part : parts)
+      if (!std::filesystem::is_regular_file(part)) throw InputError("PDB file '" + part + "' does not exist");
+    if (parts.size() == 1)
+      jobs.push_back([&, pdb] { return protein_fragments(pdb, crop); });
+    else
+      jobs.push_back([&, parts] { return protein_complex(parts, crop, interface_radius); });
   }
   for (const auto& pair : complexes) {
     const auto colon = pair.find(':');
@@ -135,14 +155,18 @@ int prepare(const std::vector<std::string>& args) {
   const std::string journal_path = (fs::path(out) / "journal.jsonl").string();
   nlohmann::json identity = {{"smiles", smiles_files}, {"smiles_column", smiles_column}, {"max_molecules", limit},
                              {"sdf", sdfs}, {"pdb", pdbs}, {"md", md},
-                             {"complex", complexes}, {"pocket_radius", pocket_radius}, {"conformers", conformers},
+                             {"complex", complexes}, {"pocket_radius", pocket_radius},
+                             {"interface_radius", interface_radius}, {"conformers", conformers},
                              {"peptides", peptides}, {"crop", crop}, {"md_stride", md_stride},
                              {"shard_size", shard_size}, {"seed", seed}};
   nlohmann::json inputs = nlohmann::json::array();
   std::vector<std::string> complex_files;
   for (const auto& pair : complexes)
     for (const auto& path : {pair.substr(0, pair.find(':')), pair.substr(pair.find(':') + 1)}) complex_files.push_back(path);
-  for (const auto* files : {&smiles_files, &sdfs, &pdbs, &complex_files})
+  std::vector<std::string> pdb_files;
+  for (const auto& pdb : pdbs)
+    for (const auto& part : partner_files(pdb)) pdb_files.push_back(part);
+  for (const auto* files : {&smiles_files, &sdfs, &pdb_files, &complex_files})
     for (const auto& path : *files)
       if (!path.empty()) inputs.push_back(crc32_hex(crc32_of(read_file(path))));
   identity["input_crc32"] = inputs;

@@ -11,6 +11,7 @@
 #include <GraphMol/SmilesParse/SmilesWrite.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -105,6 +106,54 @@ bool is_water(const std::string& residue) {
   return names.count(residue) > 0;
 }
 
+// Residues in file order (runs of equal chain, id and name) whose name `keep` accepts: each its atom indices.
+std::vector<std::vector<int64_t>> residues_of(const AtomTable& t, const std::function<bool(const std::string&)>& keep) {
+  std::vector<std::vector<int64_t>> residues;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (!keep(t.residue_names[i])) continue;
+    const bool same = !residues.empty() && t.residue_ids[residues.back().back()] == t.residue_ids[i] &&
+                      t.chain_ids[residues.back().back()] == t.chain_ids[i] &&
+                      t.residue_names[residues.back().back()] == t.residue_names[i];
+    if (!same) residues.emplace_back();
+    residues.back().push_back(static_cast<int64_t>(i));
+  }
+  return residues;
+}
+
+bool is_amino_acid(const std::string& residue) { return vocab::amino_acid_block_type(residue) >= 0; }
+
+// Whether any atom of `atoms` lies within `radius` of any of `others` (positions in Å).
+bool within(const std::vector<int64_t>& atoms, const std::vector<Vec3>& x, const std::vector<Vec3>& others,
+            double radius) {
+  for (int64_t i : atoms)
+    for (const auto& y : others) {
+      double d2 = 0;
+      for (int k = 0; k < 3; ++k) d2 += (x[i][k] - y[k]) * (x[i][k] - y[k]);
+      if (d2 <= radius * radius) return true;
+    }
+  return false;
+}
+
+// Appends residues (atom index lists into `s`) to a record with chain id `chain` ("" keeps the file's), with the
+// bonds among the appended atoms.
+void append_residues(MoleculeRecord& r, std::vector<Vec3>& conformer, const Structure& s,
+                     const std::vector<std::vector<int64_t>>& residues, const std::string& chain) {
+  const AtomTable& t = s.table;
+  std::map<int64_t, int64_t> local;
+  for (const auto& residue : residues)
+    for (int64_t i : residue) {
+      local[i] = static_cast<int64_t>(r.table.size());
+      r.table.atomic_numbers.push_back(t.atomic_numbers[i]);
+      r.table.atom_names.push_back(t.atom_names[i]);
+      r.table.residue_names.push_back(t.residue_names[i]);
+      r.table.residue_ids.push_back(t.residue_ids[i]);
+      r.table.chain_ids.push_back(chain.empty() ? t.chain_ids[i] : chain);
+      conformer.push_back(s.positions[i]);
+    }
+  for (auto [a, b] : t.bonds)
+    if (local.count(a) && local.count(b)) r.table.bonds.push_back({local[a], local[b]});
+}
+
 }  // namespace
 
 SourceOutcome small_molecule(const std::string& smiles, int conformers, int seed) {
@@ -134,19 +183,62 @@ std::vector<SourceOutcome> sdf_molecules(const std::string& path) {
   return out;
 }
 
+std::vector<SourceOutcome> protein_complex(const std::vector<std::string>& files, int residues, double radius) {
+  std::vector<SourceOutcome> out;
+  std::string names, bytes;
+  for (const auto& path : files) {
+    names += (names.empty() ? "" : "+") + std::filesystem::path(path).filename().string();
+    bytes += read_file(path);
+  }
+  const std::string group = "complex:" + names + " " + crc32_hex(crc32_of(bytes));
+  std::vector<Structure> partners;
+  std::vector<std::vector<std::vector<int64_t>>> chains;
+  for (const auto& path : files) {
+    for (auto& o : protein_fragments(path, residues)) {
+      if (o.ok) o.record.group = group;  // the complex's windows and interface held out together
+      out.push_back(std::move(o));
+    }
+    try {
+      partners.push_back(read_pdb(path));
+    } catch (const std::exception&) {
+      return out;  // protein_fragments counted the unreadable file
+    }
+    chains.push_back(residues_of(partners.back().table, is_amino_acid));
+  }
+  // The interface: each partner's residues within `radius` of another partner's atoms, partners as segments.
+  SourceOutcome o{true, "", {}};
+  MoleculeRecord& r = o.record;
+  r.domain = "protein-complex";
+  r.source = names + ":interface";
+  r.group = group;
+  std::vector<Vec3> conformer;
+  std::vector<bool> present(partners.size(), false);
+  for (size_t p = 0; p < partners.size(); ++p) {
+    std::vector<Vec3> others;
+    for (size_t q = 0; q < partners.size(); ++q)
+      if (q != p)
+        for (const auto& residue : chains[q])
+          for (int64_t i : residue) others.push_back(partners[q].positions[i]);
+    std::vector<std::vector<int64_t>> near;
+    for (const auto& residue : chains[p])
+      if (within(residue, partners[p].positions, others, radius)) near.push_back(residue);
+    present[p] = !near.empty();
+    append_residues(r, conformer, partners[p], near, std::string(1, static_cast<char>('A' + p % 26)));
+  }
+  if (std::count(present.begin(), present.end(), true) < 2) {
+    out.push_back({false, "protein complex: no interface within --interface-radius", {}});
+    return out;
+  }
+  r.conformers.push_back(std::move(conformer));
+  out.push_back(std::move(o));
+  return out;
+}
+
 std::vector<SourceOutcome> complex_pockets(const std::string& pdb, const std::string& sdf, double radius) {
   const Structure protein = read_pdb(pdb);
   const AtomTable& p = protein.table;
   // Residues in file order, amino acids only (waters, ions and other ligands of the file left out).
-  std::vector<std::vector<int64_t>> residues;
-  for (size_t i = 0; i < p.size(); ++i) {
-    if (p.residue_names.empty() || vocab::amino_acid_block_type(p.residue_names[i]) < 0) continue;
-    const bool same = !residues.empty() && p.residue_ids[residues.back().back()] == p.residue_ids[i] &&
-                      p.chain_ids[residues.back().back()] == p.chain_ids[i] &&
-                      p.residue_names[residues.back().back()] == p.residue_names[i];
-    if (!same) residues.emplace_back();
-    residues.back().push_back(static_cast<int64_t>(i));
-  }
+  const auto residues = residues_of(p, is_amino_acid);
   const std::string target = std::filesystem::path(pdb).filename().string(), group = file_group("complex", pdb);
   auto ligands = sdf_records(sdf);
   std::vector<SourceOutcome> out;
@@ -159,17 +251,9 @@ std::vector<SourceOutcome> complex_pockets(const std::string& pdb, const std::st
       out.push_back(std::move(o));
       continue;
     }
-    std::vector<size_t> pocket;
-    for (size_t r = 0; r < residues.size(); ++r) {
-      bool near = false;
-      for (int64_t i : residues[r])
-        for (const auto& x : ligand.positions) {
-          double d2 = 0;
-          for (int k = 0; k < 3; ++k) d2 += (protein.positions[i][k] - x[k]) * (protein.positions[i][k] - x[k]);
-          near = near || d2 <= radius * radius;
-        }
-      if (near) pocket.push_back(r);
-    }
+    std::vector<std::vector<int64_t>> pocket;
+    for (const auto& residue : residues)
+      if (within(residue, protein.positions, ligand.positions, radius)) pocket.push_back(residue);
     if (pocket.empty()) {
       out.push_back({false, "complex: no protein residue within --pocket-radius of the ligand", {}});
       continue;
@@ -179,20 +263,8 @@ std::vector<SourceOutcome> complex_pockets(const std::string& pdb, const std::st
     rec.domain = "protein-ligand";
     rec.source = target + ":" + rec.source;
     rec.group = group;  // every ligand of a target held out together
-    std::map<int64_t, int64_t> local;
     std::vector<Vec3> conformer;
-    for (size_t r : pocket)
-      for (int64_t i : residues[r]) {
-        local[i] = static_cast<int64_t>(rec.table.size());
-        rec.table.atomic_numbers.push_back(p.atomic_numbers[i]);
-        rec.table.atom_names.push_back(p.atom_names[i]);
-        rec.table.residue_names.push_back(p.residue_names[i]);
-        rec.table.residue_ids.push_back(p.residue_ids[i]);
-        rec.table.chain_ids.push_back("P");
-        conformer.push_back(protein.positions[i]);
-      }
-    for (auto [a, b] : p.bonds)
-      if (local.count(a) && local.count(b)) rec.table.bonds.push_back({local[a], local[b]});
+    append_residues(rec, conformer, protein, pocket, "P");
     const auto offset = static_cast<int64_t>(rec.table.size());
     const AtomTable& l = ligand.table;
     for (size_t i = 0; i < l.size(); ++i) {
@@ -233,37 +305,18 @@ std::vector<SourceOutcome> protein_fragments(const std::string& pdb, int residue
   }
   const AtomTable& t = s.table;
   if (t.residue_names.empty()) return {{false, "PDB file without residues", {}}};
-  // Residues in file order (runs of equal chain, id, name), waters left out.
-  std::vector<std::vector<int64_t>> groups;
-  for (size_t i = 0; i < t.size(); ++i) {
-    if (is_water(t.residue_names[i])) continue;
-    const bool same = !groups.empty() && t.residue_ids[groups.back().back()] == t.residue_ids[i] &&
-                      t.chain_ids[groups.back().back()] == t.chain_ids[i] &&
-                      t.residue_names[groups.back().back()] == t.residue_names[i];
-    if (!same) groups.emplace_back();
-    groups.back().push_back(static_cast<int64_t>(i));
-  }
+  // Residues in file order, waters left out.
+  const auto groups = residues_of(t, [](const std::string& name) { return !is_water(name); });
   const std::string group = file_group("protein", pdb);
   for (size_t start = 0; start + residues <= groups.size(); start += residues) {
-    std::map<int64_t, int64_t> local;
     SourceOutcome o{true, "", {}};
     MoleculeRecord& r = o.record;
     r.domain = "protein-fragment";
     r.source = pdb + ":residues " + std::to_string(start) + "-" + std::to_string(start + residues - 1);
     r.group = group;  // a protein's windows held out together
     std::vector<Vec3> conformer;
-    for (size_t g = start; g < start + residues; ++g)
-      for (int64_t i : groups[g]) {
-        local[i] = static_cast<int64_t>(r.table.size());
-        r.table.atomic_numbers.push_back(t.atomic_numbers[i]);
-        r.table.atom_names.push_back(t.atom_names[i]);
-        r.table.residue_names.push_back(t.residue_names[i]);
-        r.table.residue_ids.push_back(t.residue_ids[i]);
-        r.table.chain_ids.push_back(t.chain_ids[i]);
-        conformer.push_back(s.positions[i]);
-      }
-    for (auto [a, b] : t.bonds)
-      if (local.count(a) && local.count(b)) r.table.bonds.push_back({local[a], local[b]});
+    append_residues(r, conformer, s, {groups.begin() + static_cast<std::ptrdiff_t>(start),
+                                      groups.begin() + static_cast<std::ptrdiff_t>(start + residues)}, "");
     r.conformers.push_back(std::move(conformer));
     try {
       build_complex(r.table);  // reject windows the block builder refuses (unknown elements)

@@ -22,6 +22,10 @@ std::vector<SourceOutcome> protein_fragments(const std::string& pdb, int residue
 /// The molecules of an SDF file as given: each record's coordinates kept, hydrogens the file leaves implicit added
 /// with coordinates; one record each. Records RDKit cannot read, or without 3D coordinates, are failures.
 std::vector<SourceOutcome> sdf_molecules(const std::string& path);
+/// A protein complex given as the files of its partners: the windows of each (as protein_fragments) and the
+/// interface, the residues of each partner within `radius` Å of another partner's atoms, one chain (segment) per
+/// partner ("A", "B", ...). All grouped as one complex.
+std::vector<SourceOutcome> protein_complex(const std::vector<std::string>& files, int residues, double radius);
 /// Protein–ligand pockets: for each posed ligand of `sdf` (as given, implicit hydrogens added), the amino-acid
 /// residues of `pdb` with an atom within `radius` Å of a ligand atom, as one chain ("P"), plus the ligand ("L",
 /// residue LIG): two segments. Grouped by the PDB file (a target's ligands are held out together).
