@@ -152,6 +152,16 @@ def test_bad_extxyz_is_named_or_counted(tmp_path):
     assert manifest["conformers_per_domain"] == {"dft": 1}
     r = ept_import("--extxyz", tmp_path / "data.xyz", "--out", tmp_path / "d", check=False)
     assert r.returncode != 0 and "already holds a data set" in r.stderr
+    (tmp_path / "quote.xyz").write_text(text.replace('pbc="F F F"', 'pbc="F F F', 1))
+    r = ept_import("--extxyz", tmp_path / "quote.xyz", "--out", tmp_path / "q", check=False)
+    assert r.returncode != 0 and "line 2: a value opens with \" and does not close" in r.stderr
+    count = int(text.splitlines()[0])
+    (tmp_path / "count.xyz").write_text(text.replace(f"{count}\n", f"{count + 2}\n", 1))
+    r = ept_import("--extxyz", tmp_path / "count.xyz", "--out", tmp_path / "k", check=False)
+    assert r.returncode != 0 and f"of the {count + 2} the configuration at line 1 declares" in r.stderr
+    (tmp_path / "file").write_text("")
+    r = ept_import("--extxyz", tmp_path / "data.xyz", "--out", tmp_path / "file", check=False)
+    assert r.returncode != 0 and "is a file; give the folder" in r.stderr
     ase.io.write(tmp_path / "co.xyz", isolated({"C": -1029.48, "O": -2041.86}), format="extxyz")
     r = ept_import("--extxyz", tmp_path / "data.xyz", "--isolated-atoms", tmp_path / "co.xyz", "--out",
                    tmp_path / "e", check=False)

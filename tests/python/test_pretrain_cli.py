@@ -377,3 +377,7 @@ def test_an_interface_crop_holds_residues_of_both_partners(tmp_path):
                     "--pdb", f"{tmp_path / 'a.pdb'}+{far}"], check=True, capture_output=True)
     failures = json.loads((tmp_path / "d" / "manifest.json").read_text())["failures"]
     assert failures == {"protein complex: no interface within --interface-radius": 1}
+    # Every source failing is an error that names the reasons, not an empty corpus.
+    r = subprocess.run([ept_binary(), "prepare", "--out", str(tmp_path / "e"), "--smiles", "", "--complex",
+                        f"{tmp_path / 'b.pdb'}:{tmp_path / 'a.pdb'}"], capture_output=True, text=True)
+    assert r.returncode != 0 and "no record was made: every source failed" in r.stderr

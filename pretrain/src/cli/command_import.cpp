@@ -105,6 +105,8 @@ int import_data(const std::vector<std::string>& args) {
   const double to_kj = energy_unit(energy_name);
   if (force_name.empty()) force_name = energy_name + "/Å";
   const double force_to_kj = force_unit(force_name);
+  if (fs::exists(out) && !fs::is_directory(out))
+    throw InputError("--out '" + out + "' is a file; give the folder the data set goes into");
   if (fs::exists(fs::path(out) / "manifest.json") && !overwrite)
     throw InputError("import: '" + out + "' already holds a data set; replace it with --overwrite or choose another --out");
 

@@ -170,6 +170,8 @@ int prepare(const std::vector<std::string>& args) {
     for (const auto& path : *files)
       if (!path.empty()) inputs.push_back(crc32_hex(crc32_of(read_file(path))));
   identity["input_crc32"] = inputs;
+  if (fs::exists(out) && !fs::is_directory(out))
+    throw InputError("--out '" + out + "' is a file; give the folder the corpus goes into");
   const bool has_run = fs::exists(fs::path(out) / "manifest.json") || fs::exists(journal_path);
   if (resume && !fs::exists(journal_path))
     throw InputError("prepare --resume: '" + journal_path + "' does not exist, so there is nothing to resume");
@@ -277,6 +279,11 @@ int prepare(const std::vector<std::string>& args) {
     for (const auto& [reason, n] : line["failures"].items()) manifest.failures[reason] += n.get<int64_t>();
   }
   write_manifest(out, manifest);
+  if (manifest.shards.empty()) {
+    std::string why;
+    for (const auto& [reason, count] : manifest.failures) why += "; " + std::to_string(count) + " × " + reason;
+    throw InputError("no record was made: every source failed or was skipped" + why);
+  }
   std::cout << "wrote " << out << " (" << manifest.shards.size() << " shards):\n";
   for (const auto& [domain, count] : manifest.records_per_domain)
     std::cout << "  " << domain << ": " << count << " records, " << manifest.conformers_per_domain[domain]

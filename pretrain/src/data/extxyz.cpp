@@ -52,6 +52,9 @@ std::map<std::string, std::string> parse_extxyz_info(const std::string& line) {
         if (line[i] == '\\' && i + 1 < line.size()) ++i;
         out += line[i];
       }
+      if (i >= line.size())
+        throw InputError("a value opens with " + std::string(1, close == '}' ? '{' : close) + " and does not close: '" +
+                         out + "'");
       ++i;  // the closing quote
       return out;
     }
@@ -95,7 +98,11 @@ std::vector<ExtxyzFrame> parse_extxyz(const std::string& text, const std::string
       throw InputError(where(line_number) + ": the file ends before the comment line of this configuration");
     ++line_number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    f.info = parse_extxyz_info(line);
+    try {
+      f.info = parse_extxyz_info(line);
+    } catch (const InputError& e) {
+      throw InputError(where(line_number) + ": " + e.what());
+    }
     std::string properties = "species:S:1:pos:R:3";
     for (const auto& [key, value] : f.info)
       if (lower(key) == "properties") properties = value;
@@ -136,7 +143,10 @@ std::vector<ExtxyzFrame> parse_extxyz(const std::string& text, const std::string
                            std::to_string(at + c.width) + ")");
         if (c.name == "species" && species_symbols) {
           const int z = elements::atomic_number(w[at]);
-          if (z == 0) throw InputError(where(line_number) + ": species '" + w[at] + "' is not an element");
+          if (z == 0)
+            throw InputError(where(line_number) + ": species '" + w[at] + "' is not an element (atom " +
+                             std::to_string(a + 1) + " of the " + std::to_string(n) +
+                             " the configuration at line " + std::to_string(f.line) + " declares)");
           f.atomic_numbers.push_back(z);
         } else if (c.name == "Z" && c.type == 'I' && !species_symbols) {
           f.atomic_numbers.push_back(static_cast<int>(number(w[at], where(line_number))));
