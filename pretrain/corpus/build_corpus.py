@@ -105,7 +105,7 @@ def sources(work: Path):
     return pairs, complexes
 
 
-def simulate_peptides(work: Path, count: int, frames: int, seed: int):
+def simulate_peptides(work: Path, count: int, frames: int, seed: int, equilibration_ps: float = 10.0):
     """`count` capped peptides of random sequence in amber14 + OBC2, each at its own temperature in 300–500 K:
     TOPOLOGY.pdb:TRAJECTORY.dcd pairs for `ept prepare --md`."""
     import openmm
@@ -129,7 +129,7 @@ def simulate_peptides(work: Path, count: int, frames: int, seed: int):
             simulation = app.Simulation(topology, system, integrator, openmm.Platform.getPlatformByName("CPU"))
             simulation.context.setPositions(positions)
             simulation.minimizeEnergy()
-            simulation.step(5000)  # 10 ps of equilibration
+            simulation.step(int(round(equilibration_ps / 0.002)))
             with open(pdb, "w") as f:
                 app.PDBFile.writeFile(topology, simulation.context.getState(getPositions=True).getPositions(), f)
             partial = dcd.with_suffix(".part")
@@ -205,6 +205,7 @@ def main() -> None:
     parser.add_argument("--max-molecules", type=int, default=0, help="only the first N SMILES of all files (0: all)")
     parser.add_argument("--md-peptides", type=int, default=0, help="capped peptides to simulate for MD frames")
     parser.add_argument("--md-frames", type=int, default=200, help="frames per peptide (one per ps)")
+    parser.add_argument("--md-equilibration", type=float, default=10.0, help="ps before the first frame")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--shard-size", type=int, default=500)
     parser.add_argument("--crop", type=int, default=8, help="residues per protein window")
@@ -213,7 +214,8 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     extract(args.datasets, args.work)
     pairs, complexes = sources(args.work)
-    md = simulate_peptides(args.work, args.md_peptides, args.md_frames, args.seed) if args.md_peptides else []
+    md = (simulate_peptides(args.work, args.md_peptides, args.md_frames, args.seed, args.md_equilibration)
+          if args.md_peptides else [])
     seconds = prepare(args.datasets, args.work, args.out, args, pairs, complexes, md)
     print(card(args.datasets, args.out, seconds))
 

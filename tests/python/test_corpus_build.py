@@ -56,12 +56,14 @@ def test_the_corpus_builds_from_the_copies_and_resumes(tmp_path):
     root = datasets(tmp_path / "datasets")
     env = dict(os.environ, PATH=f"{Path(ept_binary()).parent}:{os.environ['PATH']}")
     command = [sys.executable, str(SCRIPT), "--datasets", str(root), "--work", str(tmp_path / "work"), "--out",
-               str(tmp_path / "corpus"), "--conformers", "1", "--threads", "1", "--shard-size", "2", "--crop", "1"]
+               str(tmp_path / "corpus"), "--conformers", "1", "--threads", "1", "--shard-size", "2", "--crop", "1",
+               "--md-peptides", "1", "--md-frames", "3", "--md-equilibration", "0.1"]
     first = subprocess.run(command, env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
     manifest = json.loads((tmp_path / "corpus" / "manifest.json").read_text())
     assert manifest["records_per_domain"] == {"small-molecule": 2, "protein-fragment": 3, "protein-complex": 1,
-                                              "protein-ligand": 1}
+                                              "protein-ligand": 1, "md-frame": 1}
+    assert manifest["conformers_per_domain"]["md-frame"] == 3  # one frame a picosecond, thermal structures
     # The heavy-atom partners got hydrogens (PDBFixer, pH 7) before they were cropped.
     receptor = tmp_path / "work" / "fixed" / "bm5" / "HADDOCK-ready" / "X" / "X_r_b-matched.pdb"
     assert sum(a.element.symbol == "H" for a in app.PDBFile(str(receptor)).topology.atoms()) > 5
