@@ -32,6 +32,19 @@ std::vector<std::string> partner_files(const std::string& spec) {
   return parts;
 }
 
+// The two files of an option's FIRST:SECOND value, each checked to exist; InputError naming the option otherwise.
+std::pair<std::string, std::string> file_pair(const std::string& option, const std::string& value,
+                                              const std::string& first, const std::string& second,
+                                              const std::string& form) {
+  const auto colon = value.find(':');
+  if (colon == std::string::npos) throw InputError(option + " takes " + form + ", got '" + value + "'");
+  const std::pair<std::string, std::string> files{value.substr(0, colon), value.substr(colon + 1)};
+  for (const auto& [what, path] : {std::pair{first, files.first}, std::pair{second, files.second}})
+    if (!std::filesystem::is_regular_file(path))
+      throw InputError(option + " " + what + " '" + path + "' does not exist");
+  return files;
+}
+
 }  // namespace
 
 int prepare(const std::vector<std::string>& args) {
@@ -130,21 +143,11 @@ int prepare(const std::vector<std::string>& args) {
       jobs.push_back([&, parts] { return protein_complex(parts, crop, interface_radius); });
   }
   for (const auto& pair : complexes) {
-    const auto colon = pair.find(':');
-    if (colon == std::string::npos) throw InputError("--complex takes PROTEIN.pdb:LIGANDS.sdf, got '" + pair + "'");
-    const std::string protein = pair.substr(0, colon), ligands = pair.substr(colon + 1);
-    for (const auto& [what, path] : {std::pair{"protein", protein}, std::pair{"ligands", ligands}})
-      if (!std::filesystem::is_regular_file(path))
-        throw InputError(std::string("--complex ") + what + " '" + path + "' does not exist");
+    const auto [protein, ligands] = file_pair("--complex", pair, "protein", "ligands", "PROTEIN.pdb:LIGANDS.sdf");
     jobs.push_back([&, protein, ligands] { return complex_pockets(protein, ligands, pocket_radius); });
   }
   for (const auto& pair : md) {
-    const auto colon = pair.find(':');
-    if (colon == std::string::npos) throw InputError("--md takes TOPOLOGY.pdb:TRAJECTORY.dcd, got '" + pair + "'");
-    const std::string top = pair.substr(0, colon), dcd = pair.substr(colon + 1);
-    for (const auto& [what, path] : {std::pair{"topology", top}, std::pair{"trajectory", dcd}})
-      if (!std::filesystem::exists(path))
-        throw InputError(std::string("--md ") + what + " '" + path + "' does not exist");
+    const auto [top, dcd] = file_pair("--md", pair, "topology", "trajectory", "TOPOLOGY.pdb:TRAJECTORY.dcd");
     jobs.push_back([&, top, dcd] { return std::vector<SourceOutcome>{md_frames(top, dcd, md_stride)}; });
   }
   if (jobs.empty()) throw InputError("nothing to prepare: give SMILES, --sdf, --peptides, --pdb, --complex or --md");
