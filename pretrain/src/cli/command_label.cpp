@@ -20,6 +20,7 @@
 #include "ept/data/structure_io.h"
 #include "ept/data/trajectory.h"
 #include "ept/data/xtb.h"
+#include "journal.h"
 #include "options.h"
 #include "progress.h"
 
@@ -171,31 +172,12 @@ int label(const std::vector<std::string>& args) {
   xtb.solvent = solvent;
 
   // The folder: refuse to mix runs, as `ept pretrain` does.
-  const std::string journal_path = (fs::path(out) / "journal.jsonl").string();
-  const bool has_run = fs::exists(journal_path) || fs::exists(fs::path(out) / "manifest.json");
-  if (resume && !fs::exists(journal_path))
-    throw InputError("label --resume: '" + journal_path + "' does not exist, so there is nothing to resume");
-  if (!resume && has_run && !overwrite)
-    throw InputError("label: '" + out + "' already holds a data set; continue it with --resume, replace it with "
-                     "--overwrite, or choose another --out");
-  fs::create_directories(out);
-  const json identity = job_identity(topology_path, trajectories, system_path, xtb, stride);
+  const std::string journal_path = cli::journal_path(out);
   std::map<std::pair<size_t, int64_t>, json> done;
-  if (resume) {
-    std::ifstream in(journal_path);
-    std::string line;
-    std::getline(in, line);
-    if (json::parse(line, nullptr, false) != json{{"job", identity}})
-      throw InputError("label --resume: the inputs or settings differ from those of the run in '" + out +
-                       "' (trajectories, topology, --system, xtb options or --stride); use --overwrite to start again");
-    while (std::getline(in, line)) {
-      const json j = json::parse(line, nullptr, false);  // a line cut short by a kill is simply redone
-      if (!j.is_discarded() && j.contains("f")) done[{j["t"].get<size_t>(), j["f"].get<int64_t>()}] = j;
-    }
-  } else {
-    for (const char* file : {"manifest.json", "shard-00000.cbor"}) fs::remove(fs::path(out) / file);
-    std::ofstream(journal_path, std::ios::trunc) << json{{"job", identity}}.dump() << "\n";
-  }
+  for (const auto& j : open_journal(out, job_identity(topology_path, trajectories, system_path, xtb, stride), resume,
+                                    overwrite, {"manifest.json", "shard-00000.cbor"},
+                                    {"label", "a data set", "trajectories, topology, --system, xtb options or --stride"}))
+    if (j.contains("f")) done[{j["t"].get<size_t>(), j["f"].get<int64_t>()}] = j;
 
   std::vector<size_t> todo;
   for (size_t k = 0; k < frames.size(); ++k)

@@ -16,6 +16,7 @@
 #include "ept/data/checksum.h"
 #include "ept/data/dataset.h"
 #include "ept/error.h"
+#include "journal.h"
 #include "options.h"
 #include "progress.h"
 
@@ -155,7 +156,6 @@ int prepare(const std::vector<std::string>& args) {
   // The folder, journalled: every finished batch of --shard-size sources is one shard and one journal line, so a
   // killed run continues with --resume (finished shards kept, checked by CRC) and memory holds one batch.
   namespace fs = std::filesystem;
-  const std::string journal_path = (fs::path(out) / "journal.jsonl").string();
   nlohmann::json identity = {{"smiles", smiles_files}, {"smiles_column", smiles_column}, {"max_molecules", limit},
                              {"sdf", sdfs}, {"pdb", pdbs}, {"md", md},
                              {"complex", complexes}, {"pocket_radius", pocket_radius},
@@ -173,40 +173,24 @@ int prepare(const std::vector<std::string>& args) {
     for (const auto& path : *files)
       if (!path.empty()) inputs.push_back(crc32_hex(crc32_of(read_file(path))));
   identity["input_crc32"] = inputs;
-  if (fs::exists(out) && !fs::is_directory(out))
-    throw InputError("--out '" + out + "' is a file; give the folder the corpus goes into");
-  const bool has_run = fs::exists(fs::path(out) / "manifest.json") || fs::exists(journal_path);
-  if (resume && !fs::exists(journal_path))
-    throw InputError("prepare --resume: '" + journal_path + "' does not exist, so there is nothing to resume");
-  if (!resume && has_run && !overwrite)
-    throw InputError("'" + out + "' already holds a corpus; continue it with --resume, replace it with --overwrite, "
-                     "or choose another --out");
-  fs::create_directories(out);
-  std::map<int64_t, nlohmann::json> finished;  // batch -> its journal line
-  if (resume) {
-    std::ifstream in(journal_path);
-    std::string line;
-    std::getline(in, line);
-    if (nlohmann::json::parse(line, nullptr, false) != nlohmann::json{{"job", identity}})
-      throw InputError("prepare --resume: the inputs or options differ from those of the run in '" + out +
-                       "'; use --overwrite to start again");
-    while (std::getline(in, line)) {
-      const auto j = nlohmann::json::parse(line, nullptr, false);  // a line cut short by a kill is redone
-      if (j.is_discarded() || !j.contains("batch")) continue;
-      const std::string shard = j.value("shard", "");
-      if (!shard.empty() && (!fs::exists(fs::path(out) / shard) ||
-                             crc32_hex(crc32_of(read_file((fs::path(out) / shard).string()))) != j.value("crc32", "")))
-        continue;  // a shard that was not written whole is made again
-      finished[j["batch"].get<int64_t>()] = j;
-    }
-  } else {
+  // Stale shards of a replaced run are removed with its manifest.
+  std::vector<std::string> stale{"manifest.json"};
+  if (fs::is_directory(out))
     for (const auto& entry : fs::directory_iterator(out)) {
       const std::string name = entry.path().filename().string();
-      if (name == "manifest.json" || (name.rfind("shard-", 0) == 0 && entry.path().extension() == ".cbor"))
-        fs::remove(entry.path());
+      if (name.rfind("shard-", 0) == 0 && entry.path().extension() == ".cbor") stale.push_back(name);
     }
-    write_file_atomically(journal_path, nlohmann::json{{"job", identity}}.dump() + "\n");
+  std::map<int64_t, nlohmann::json> finished;  // batch -> its journal line
+  for (const auto& j : open_journal(out, identity, resume, overwrite, stale,
+                                    {"prepare", "a corpus", "the sources, their files' bytes and the options"})) {
+    if (!j.contains("batch")) continue;
+    const std::string shard = j.value("shard", "");
+    if (!shard.empty() && (!fs::exists(fs::path(out) / shard) ||
+                           crc32_hex(crc32_of(read_file((fs::path(out) / shard).string()))) != j.value("crc32", "")))
+      continue;  // a shard that was not written whole is made again
+    finished[j["batch"].get<int64_t>()] = j;
   }
+  const std::string journal_path = cli::journal_path(out);
 
   const int64_t total = static_cast<int64_t>(jobs.size());
   const int64_t batches = (total + shard_size - 1) / shard_size;
