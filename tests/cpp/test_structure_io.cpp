@@ -78,6 +78,33 @@ TEST(StructureIo, ElementsFromNamesAltlocsModelsAndConect) {
   EXPECT_EQ(bond_set(s.table), (std::set<std::array<int64_t, 2>>{{5, 6}}));
 }
 
+TEST(StructureIo, IonsAndWatersTakeNoBondsFromOtherResiduesAndWideFilesRead) {
+  // Na⁺ 2.4 Å from a water oxygen (within 1.66 + 0.66 + 0.45 Å): not bonded; the water's own O–H bonds are.
+  auto tip3 = [](std::string line) { return line.replace(20, 1, "3"); };  // CHARMM's 4-letter name: column 21
+  const std::string text = atom("HETATM", 1, "NA", ' ', "NA", 'I', 1, 0, 0, 0, "NA") +
+                           tip3(atom("HETATM", 2, "OH2", ' ', "TIP", 'W', 2, 2.4, 0, 0, "O")) +
+                           tip3(atom("HETATM", 3, "H1", ' ', "TIP", 'W', 2, 2.9, 0.8, 0, "H")) +
+                           tip3(atom("HETATM", 4, "H2", ' ', "TIP", 'W', 2, 2.9, -0.8, 0, "H"));
+  Structure s = parse_pdb(text, "ion");
+  EXPECT_EQ(s.table.residue_names[1], "TIP3");
+  EXPECT_EQ(bond_set(s.table), (std::set<std::array<int64_t, 2>>{{1, 2}, {1, 3}}));
+  // Residue numbers past 9 999 and serials past 99 999 in hexadecimal (as OpenMM writes them), CONECT after the
+  // first model's ENDMDL, and an atom whose only locations are B and C (its B kept).
+  std::string wide = atom("HETATM", 1, "C1", ' ', "LIG", 'A', 1, 0, 0, 0, "C");
+  wide.replace(6, 5, "186A0");   // serial 100 000
+  wide.replace(22, 4, "2710");   // residue 10 000 reads as 2710 in decimal: still a number
+  auto residue_2710 = [](std::string line) { return line.replace(22, 4, "2710"); };
+  const std::string second = residue_2710(atom("HETATM", 2, "C2", 'B', "LIG", 'A', 1, 3, 0, 0, "C")) +
+                             residue_2710(atom("HETATM", 3, "C2", 'C', "LIG", 'A', 1, 3.2, 0, 0, "C"));
+  s = parse_pdb(wide + second + "ENDMDL\nCONECT186A0    2\nEND\n", "wide");
+  ASSERT_EQ(s.table.size(), 2u);
+  EXPECT_DOUBLE_EQ(s.positions[1][0], 3.0);
+  EXPECT_EQ(bond_set(s.table), (std::set<std::array<int64_t, 2>>{{0, 1}}));
+  std::string hex_residue = atom("ATOM", 1, "CA", ' ', "GLY", 'A', 1, 0, 0, 0, "C");
+  hex_residue.replace(22, 4, "A000");
+  EXPECT_EQ(parse_pdb(hex_residue, "hex").table.residue_ids[0], 0xA000);
+}
+
 TEST(StructureIo, PeptideFixtureHasTheCovalentBondsOfThreeResidues) {
   const Structure s = read_pdb(test::fixture("peptide_AGS.pdb"));
   ASSERT_EQ(s.table.size(), 31u);

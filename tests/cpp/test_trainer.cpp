@@ -218,18 +218,27 @@ TEST(Trainer, ValidationHoldsOutWholeGroupsNeverPartOfOne) {
     r.group = "scaffold:" + std::to_string(k % 6);
     records.push_back(std::move(r));
   }
-  const Corpus corpus = Corpus::from_records(std::move(records), "grouped");
-  TrainConfig c = small_config();
-  c.steps = 1;
-  c.validation_fraction = 0.5;
-  Trainer trainer(corpus, c, temporary("groups").string());
-  std::set<std::string> trained, held;
-  for (size_t k : trainer.training_entries()) trained.insert(corpus.entries[k].record->group);
-  for (size_t k : trainer.validation_entries()) held.insert(corpus.entries[k].record->group);
-  EXPECT_FALSE(trained.empty());
-  EXPECT_FALSE(held.empty());
-  for (const auto& g : held) EXPECT_EQ(trained.count(g), 0u) << g << " is on both sides";
-  EXPECT_EQ(trained.size() + held.size(), 6u);
+  // Both ways of splitting: the hash threshold of pretraining and the ranked groups of finetuning (energy labels).
+  for (const Task task : {Task::Denoising, Task::Energy}) {
+    std::vector<MoleculeRecord> copies = records;
+    for (auto& r : copies) {
+      r.energies.assign(r.conformers.size(), -1.0);
+      r.forces.assign(r.conformers.size(), std::vector<Vec3>(r.table.size(), Vec3{0, 0, 0}));
+    }
+    const Corpus corpus = Corpus::from_records(std::move(copies), "grouped", R"({"energy": "total"})");
+    TrainConfig c = small_config();
+    c.task = task;
+    c.steps = 1;
+    c.validation_fraction = 0.5;
+    Trainer trainer(corpus, c, temporary("groups").string());
+    std::set<std::string> trained, held;
+    for (size_t k : trainer.training_entries()) trained.insert(corpus.entries[k].record->group);
+    for (size_t k : trainer.validation_entries()) held.insert(corpus.entries[k].record->group);
+    EXPECT_FALSE(trained.empty());
+    EXPECT_FALSE(held.empty());
+    for (const auto& g : held) EXPECT_EQ(trained.count(g), 0u) << g << " is on both sides";
+    EXPECT_EQ(trained.size() + held.size(), 6u);
+  }
 }
 
 }  // namespace

@@ -159,6 +159,24 @@ def test_bad_extxyz_is_named_or_counted(tmp_path):
     (tmp_path / "count.xyz").write_text(text.replace(f"{count}\n", f"{count + 2}\n", 1))
     r = ept_import("--extxyz", tmp_path / "count.xyz", "--out", tmp_path / "k", check=False)
     assert r.returncode != 0 and f"of the {count + 2} the configuration at line 1 declares" in r.stderr
+    periodic = [a.copy() for a in frames]
+    for original, copy in zip(frames, periodic):
+        copy.set_cell([10, 10, 10])
+        copy.set_pbc(True)
+        copy.calc = SinglePointCalculator(copy, energy=original.get_potential_energy(), forces=original.get_forces())
+    ase.io.write(tmp_path / "periodic.xyz", periodic[:1] + frames[1:], format="extxyz")
+    ept_import("--extxyz", tmp_path / "periodic.xyz", "--out", tmp_path / "p")
+    manifest = json.loads((tmp_path / "p" / "manifest.json").read_text())
+    assert manifest["failures"] == {"periodic configuration (pbc): not supported, EPT's import takes molecules": 1}
+    # Data sets trained together share one E0 reference.
+    ase.io.write(tmp_path / "e0a.xyz", isolated(E0), format="extxyz")
+    ase.io.write(tmp_path / "e0b.xyz", isolated({**E0, "H": -13.0}), format="extxyz")
+    for name, e0 in (("ea", "e0a.xyz"), ("eb", "e0b.xyz")):
+        ept_import("--extxyz", tmp_path / "data.xyz", "--isolated-atoms", tmp_path / e0, "--out", tmp_path / name)
+    r = subprocess.run([ept_binary(), "finetune", "--objective", "energy", "--data", str(tmp_path / "ea"), "--data",
+                        str(tmp_path / "eb"), "--out", str(tmp_path / "ft"), "--from-scratch"], capture_output=True,
+                       text=True)
+    assert r.returncode != 0 and "different isolated-atom energies (E0s)" in r.stderr
     (tmp_path / "file").write_text("")
     r = ept_import("--extxyz", tmp_path / "data.xyz", "--out", tmp_path / "file", check=False)
     assert r.returncode != 0 and "is a file; give the folder" in r.stderr

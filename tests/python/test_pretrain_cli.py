@@ -198,7 +198,7 @@ def read_records(corpus):
 def test_smiles_files_of_every_kind_deduplicate_across_files(tmp_path):
     import lzma
     (tmp_path / "a.txt").write_text("CCO first\nOCC the same molecule\nC1CC not-a-ring\n# a comment\nc1ccccc1\n")
-    csv = 'id,SMILES,y\n1,"CCO.[Na+].[Cl-]",0\n2,CC(=O)O,1\n3,,2\n4,"C(=O)(C)O",3\n'
+    csv = '\ufeffSMILES,id,y\n"CCO.[Na+].[Cl-]",1,0\nCC(=O)O,2,1\n,3,2\n"C(=O)(C)O",4,3\n'  # a spreadsheet's BOM
     (tmp_path / "b.csv.xz").write_bytes(lzma.compress(csv.encode()))
     out = tmp_path / "c"
     result = subprocess.run([ept_binary(), "prepare", "--out", str(out), "--smiles", str(tmp_path / "a.txt"),
@@ -213,7 +213,7 @@ def test_smiles_files_of_every_kind_deduplicate_across_files(tmp_path):
     assert "1 salts or mixtures reduced to their largest fragment" in result.stderr
     result = subprocess.run([ept_binary(), "prepare", "--out", str(tmp_path / "d"), "--smiles",
                              str(tmp_path / "b.csv.xz"), "--smiles-column", "smi"], capture_output=True, text=True)
-    assert result.returncode != 0 and "has no column 'smi' (its columns: 'id', 'SMILES', 'y')" in result.stderr
+    assert result.returncode != 0 and "has no column 'smi' (its columns: 'SMILES', 'id', 'y')" in result.stderr
     assert "--smiles-column" in result.stderr
 
 

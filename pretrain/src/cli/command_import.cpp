@@ -167,6 +167,10 @@ int import_data(const std::vector<std::string>& args) {
       if (f.widths.at(forces_key) != 3)
         throw InputError(where + ": the forces column '" + forces_key + "' has " +
                          std::to_string(f.widths.at(forces_key)) + " values per atom, not 3");
+      if (const std::string* pbc = find_key(f, "pbc"); pbc && pbc->find_first_of("Tt") != std::string::npos) {
+        ++manifest.failures["periodic configuration (pbc): not supported, EPT's import takes molecules"];
+        continue;
+      }
       const auto bonds = proximity_bonds(f.atomic_numbers, f.positions);
       if (const std::string why = unperceived(f.atomic_numbers, bonds); !why.empty()) {
         ++manifest.failures[why];

@@ -161,10 +161,12 @@ int label(const std::vector<std::string>& args) {
   int64_t electrons = -*charge;
   for (int z : topology.table.atomic_numbers) electrons += z;
   if (electrons < 0 || electrons % 2 != 0)
-    throw InputError("--charge " + std::to_string(*charge) + " leaves " + std::to_string(electrons) +
-                     " electrons for the " + std::to_string(n) + " atoms of '" + topology_path + "'" +
+    throw InputError((vm.count("charge") ? "--charge " + std::to_string(*charge)
+                                         : "the total charge " + std::to_string(*charge) + " e of the System's charges") +
+                     " leaves " + std::to_string(electrons) + " electrons for the " + std::to_string(n) +
+                     " atoms of '" + topology_path + "'" +
                      (electrons < 0 ? ", which is impossible" : ", an odd number, but xtb runs closed-shell (--uhf 0)") +
-                     "; check the total charge");
+                     "; check the total charge (and that the topology has all its hydrogens)");
   if (!(max_force > 0)) throw InputError("--max-force must be a force > 0 kJ/mol/Å");
   XtbOptions xtb;
   xtb.executable = xtb_path;

@@ -25,6 +25,7 @@ namespace {
 
 // The files of a --pdb value: one, or the partners of a complex joined by '+'.
 std::vector<std::string> partner_files(const std::string& spec) {
+  if (std::filesystem::is_regular_file(spec)) return {spec};  // one file whose name holds a '+'
   std::vector<std::string> parts;
   for (size_t start = 0, plus; start <= spec.size(); start = plus + 1) {
     plus = std::min(spec.find('+', start), spec.size());
@@ -137,7 +138,8 @@ int prepare(const std::vector<std::string>& args) {
   for (const auto& pdb : pdbs) {
     const auto parts = partner_files(pdb);
     for (const auto& part : parts)
-      if (!std::filesystem::is_regular_file(part)) throw InputError("PDB file '" + part + "' does not exist");
+      if (!std::filesystem::is_regular_file(part))
+        throw InputError("PDB file '" + part + "' " + (std::filesystem::exists(part) ? "is not a file" : "does not exist"));
     if (parts.size() == 1)
       jobs.push_back([&, pdb] { return protein_fragments(pdb, crop); });
     else
@@ -163,9 +165,11 @@ int prepare(const std::vector<std::string>& args) {
                              {"peptides", peptides}, {"crop", crop}, {"md_stride", md_stride},
                              {"shard_size", shard_size}, {"seed", seed}};
   nlohmann::json inputs = nlohmann::json::array();
-  std::vector<std::string> complex_files;
-  for (const auto& pair : complexes)
-    for (const auto& path : {pair.substr(0, pair.find(':')), pair.substr(pair.find(':') + 1)}) complex_files.push_back(path);
+  std::vector<std::string> complex_files;  // the files of --complex and --md pairs
+  for (const auto* pairs : {&complexes, &md})
+    for (const auto& pair : *pairs)
+      for (const auto& path : {pair.substr(0, pair.find(':')), pair.substr(pair.find(':') + 1)})
+        complex_files.push_back(path);
   std::vector<std::string> pdb_files;
   for (const auto& pdb : pdbs)
     for (const auto& part : partner_files(pdb)) pdb_files.push_back(part);

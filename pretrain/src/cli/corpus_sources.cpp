@@ -101,10 +101,6 @@ std::string file_group(const std::string& kind, const std::string& path) {
   return kind + ":" + std::filesystem::path(path).filename().string() + " " + crc32_hex(crc32_of(read_file(path)));
 }
 
-bool is_water(const std::string& residue) {
-  static const std::set<std::string> names = {"HOH", "WAT", "H2O", "SOL", "TIP3", "DOD"};
-  return names.count(residue) > 0;
-}
 
 // Residues in file order (runs of equal chain, id and name) whose name `keep` accepts: each its atom indices.
 std::vector<std::vector<int64_t>> residues_of(const AtomTable& t, const std::function<bool(const std::string&)>& keep) {
@@ -306,8 +302,10 @@ std::vector<SourceOutcome> protein_fragments(const std::string& pdb, int residue
   const AtomTable& t = s.table;
   if (t.residue_names.empty()) return {{false, "PDB file without residues", {}}};
   // Residues in file order, waters left out.
-  const auto groups = residues_of(t, [](const std::string& name) { return !is_water(name); });
+  const auto groups = residues_of(t, [](const std::string& name) { return !is_water_residue(name); });
   const std::string group = file_group("protein", pdb);
+  if (groups.size() < static_cast<size_t>(residues))
+    return {{false, "PDB file with fewer residues than --crop", {}}};
   for (size_t start = 0; start + residues <= groups.size(); start += residues) {
     SourceOutcome o{true, "", {}};
     MoleculeRecord& r = o.record;

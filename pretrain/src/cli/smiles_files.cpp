@@ -92,6 +92,7 @@ std::vector<std::string> read_smiles_file(const std::string& path, const std::st
   std::vector<std::string> smiles;
   if (ends_with(lower(name), ".csv")) {
     if (!std::getline(lines, line)) throw InputError("CSV file '" + path + "' is empty: no header line");
+    if (line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // a UTF-8 byte-order mark (spreadsheet exports)
     const auto header = csv_fields(line);
     size_t at = header.size();
     for (size_t k = 0; k < header.size(); ++k)

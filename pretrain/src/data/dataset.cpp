@@ -158,6 +158,13 @@ Corpus Corpus::load(const std::vector<std::string>& directories) {
         throw InputError("'" + directory + "' holds " + (meaning.empty() ? "no labels" : "labels '" + meaning + "'") +
                          " but '" + directories[0] + "' " + (before.empty() ? "no labels" : "labels '" + before + "'") +
                          ": data sets trained together must label the same quantity");
+      const auto e0 = [](const std::string& labels) {
+        return labels.empty() ? json() : json::parse(labels).value("e0", json::object());
+      };
+      if (e0(m.labels) != e0(corpus.labels))
+        throw InputError("'" + directory + "' and '" + directories[0] + "' give different isolated-atom energies (E0s): "
+                         "data sets trained together must share one reference (import them with the same "
+                         "--isolated-atoms)");
     } else {
       corpus.labels = m.labels;
     }

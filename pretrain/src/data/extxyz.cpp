@@ -1,6 +1,7 @@
 #include "ept/data/extxyz.h"
 
 #include <cctype>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -91,8 +92,9 @@ std::vector<ExtxyzFrame> parse_extxyz(const std::string& text, const std::string
     count_text.erase(count_text.find_last_not_of(" \t\r") + 1);
     count_text.erase(0, count_text.find_first_not_of(" \t"));
     const double count = number(count_text, where(line_number) + " (the atom count of a configuration)");
-    if (count < 1 || count != static_cast<double>(static_cast<int64_t>(count)))
-      throw InputError(where(line_number) + ": the atom count must be a whole number ≥ 1, got '" + count_text + "'");
+    if (count < 1 || count > 1e9 || count != std::floor(count))
+      throw InputError(where(line_number) + ": the atom count must be a whole number from 1 to 10⁹, got '" +
+                       count_text + "'");
     const auto n = static_cast<size_t>(count);
     if (!std::getline(in, line))
       throw InputError(where(line_number) + ": the file ends before the comment line of this configuration");
@@ -116,12 +118,17 @@ std::vector<ExtxyzFrame> parse_extxyz(const std::string& text, const std::string
         throw InputError(where(line_number) + ": Properties column '" + fields[k] + "' has type '" + type +
                          "' (S, R, I or L)");
       const double width = number(fields[k + 2], where(line_number) + " (Properties column '" + fields[k] + "')");
-      if (width < 1) throw InputError(where(line_number) + ": Properties column '" + fields[k] + "' has no columns");
+      if (width < 1 || width > 1000 || width != std::floor(width))
+        throw InputError(where(line_number) + ": Properties column '" + fields[k] + "' has " + fields[k + 2] +
+                         " columns (a whole number from 1 to 1000)");
+      for (const auto& c : columns)
+        if (c.name == fields[k])
+          throw InputError(where(line_number) + ": Properties names the column '" + fields[k] + "' twice");
       columns.push_back({fields[k], type[0], static_cast<int>(width)});
     }
     bool has_species = false, has_positions = false, species_symbols = false;
     for (const auto& c : columns) {
-      has_species |= (c.name == "species" || c.name == "Z") && c.width == 1;
+      has_species |= (c.name == "species" && c.type == 'S' && c.width == 1) || (c.name == "Z" && c.type == 'I' && c.width == 1);
       species_symbols |= c.name == "species" && c.type == 'S' && c.width == 1;
       has_positions |= c.name == "pos" && c.type == 'R' && c.width == 3;
     }
@@ -148,8 +155,11 @@ std::vector<ExtxyzFrame> parse_extxyz(const std::string& text, const std::string
                              std::to_string(a + 1) + " of the " + std::to_string(n) +
                              " the configuration at line " + std::to_string(f.line) + " declares)");
           f.atomic_numbers.push_back(z);
-        } else if (c.name == "Z" && c.type == 'I' && !species_symbols) {
-          f.atomic_numbers.push_back(static_cast<int>(number(w[at], where(line_number))));
+        } else if (c.name == "Z" && c.type == 'I' && c.width == 1 && !species_symbols) {
+          const double z = number(w[at], where(line_number));
+          if (z < 1 || z > 118 || z != std::floor(z))
+            throw InputError(where(line_number) + ": Z '" + w[at] + "' is not an atomic number (1..118)");
+          f.atomic_numbers.push_back(static_cast<int>(z));
         } else if (c.name == "pos") {
           f.positions.push_back({number(w[at], where(line_number)), number(w[at + 1], where(line_number)),
                                  number(w[at + 2], where(line_number))});

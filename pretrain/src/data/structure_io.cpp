@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -69,6 +70,20 @@ int element_of(const std::string& line, bool hetero, const std::string& label, s
                    trimmed(name) + "'; write the element symbol in columns 77–78");
 }
 
+// A PDB integer field: decimal, or hexadecimal where a number outgrew its columns (OpenMM's files past 99 999
+// atoms or 9 999 residues).
+std::optional<int64_t> pdb_integer(const std::string& field) {
+  for (int base : {10, 16}) {
+    try {
+      size_t used = 0;
+      const int64_t value = std::stoll(field, &used, base);
+      if (used == field.size()) return value;
+    } catch (const std::exception&) {
+    }
+  }
+  return std::nullopt;
+}
+
 // Pairs closer than their covalent radii allow, found on a grid of cells as wide as the longest possible bond.
 void add_proximity_bonds(const std::vector<int>& z, const std::vector<std::array<double, 3>>& x,
                          std::set<std::pair<int64_t, int64_t>>& bonds) {
@@ -105,12 +120,18 @@ void add_proximity_bonds(const std::vector<int>& z, const std::vector<std::array
 
 }  // namespace
 
+bool is_water_residue(const std::string& residue) {
+  static const std::set<std::string> names = {"HOH", "WAT", "H2O", "SOL", "TIP", "TIP3", "TP3", "T3P", "TIP4", "DOD"};
+  return names.count(residue) > 0;
+}
+
 Structure parse_pdb(const std::string& text, const std::string& label) {
   Structure s;
   AtomTable& t = s.table;
   std::map<int64_t, int64_t> index_of_serial;
   std::vector<std::pair<int64_t, int64_t>> conect;
-  char kept_altloc = ' ';
+  std::set<std::string> seen_alternates;  // atoms (chain, residue, name) of which one location was kept
+  bool first_model_done = false;
   std::istringstream lines(text);
   std::string line;
   size_t line_number = 0;
@@ -118,41 +139,32 @@ Structure parse_pdb(const std::string& text, const std::string& label) {
     ++line_number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     const std::string record = columns(line, 1, 6);
-    if (record == "ENDMDL" || trimmed(record) == "END") break;  // the first model only
+    if (trimmed(record) == "END") break;
+    if (record == "ENDMDL") first_model_done = true;  // atoms of later models skipped, CONECT after them kept
     const bool hetero = record == "HETATM";
-    if (record == "ATOM  " || record == "ATOM" || hetero) {
+    if ((record == "ATOM  " || record == "ATOM" || hetero) && !first_model_done) {
       const char altloc = line.size() > 16 ? line[16] : ' ';
-      if (altloc != ' ') {
-        if (kept_altloc == ' ') kept_altloc = altloc;
-        if (altloc != kept_altloc) continue;
-      }
+      // The first location of each atom (per atom, not per file: an atom may have only B and C).
+      if (altloc != ' ' && !seen_alternates.insert(columns(line, 13, 4) + columns(line, 18, 10)).second) continue;
       const int z = element_of(line, hetero, label, line_number);
       s.positions.push_back({coordinate(line, 31, label, line_number), coordinate(line, 39, label, line_number),
                              coordinate(line, 47, label, line_number)});
       t.atomic_numbers.push_back(z);
       t.atom_names.push_back(trimmed(columns(line, 13, 4)));
-      t.residue_names.push_back(trimmed(columns(line, 18, 3)));
+      t.residue_names.push_back(trimmed(columns(line, 18, 4)));  // CHARMM writes 4-letter names (TIP3)
       const std::string chain = columns(line, 22, 1);
       t.chain_ids.push_back(chain.empty() ? " " : chain);
       const std::string residue = trimmed(columns(line, 23, 4));
-      try {
-        t.residue_ids.push_back(residue.empty() ? 0 : std::stoi(residue));
-      } catch (const std::exception&) {
-        throw InputError(where(label, line_number) + ": residue number '" + residue + "' is not an integer");
-      }
-      try {
-        index_of_serial[std::stoll(trimmed(columns(line, 7, 5)))] = static_cast<int64_t>(t.atomic_numbers.size()) - 1;
-      } catch (const std::exception&) {
-        // Serial numbers past 99 999 are written in other ways (hexadecimal, stars); such atoms take no CONECT.
-      }
+      const auto id = residue.empty() ? std::optional<int64_t>(0) : pdb_integer(residue);
+      if (!id) throw InputError(where(label, line_number) + ": residue number '" + residue + "' is not an integer");
+      t.residue_ids.push_back(*id);
+      // Serials past 99 999 are hexadecimal in OpenMM's files and stars in others: the latter take no CONECT.
+      if (const auto serial = pdb_integer(trimmed(columns(line, 7, 5))))
+        index_of_serial[*serial] = static_cast<int64_t>(t.atomic_numbers.size()) - 1;
     } else if (record == "CONECT") {
       auto serial = [&](size_t first) -> int64_t {
         const std::string field = trimmed(columns(line, first, 5));
-        try {
-          return field.empty() ? -1 : std::stoll(field);
-        } catch (const std::exception&) {
-          throw InputError(where(label, line_number) + ": CONECT serial '" + field + "' is not an integer");
-        }
+        return field.empty() ? -1 : pdb_integer(field).value_or(-1);
       };
       const int64_t from = serial(7);
       for (size_t first = 12; first <= 27; first += 5)
@@ -160,13 +172,25 @@ Structure parse_pdb(const std::string& text, const std::string& label) {
     }
   }
   if (t.atomic_numbers.empty()) throw InputError("PDB file '" + label + "' holds no atoms (no ATOM or HETATM records)");
-  std::set<std::pair<int64_t, int64_t>> bonds;
+  std::set<std::pair<int64_t, int64_t>> bonds, near;
   for (auto [from, to] : conect) {
     auto a = index_of_serial.find(from), b = index_of_serial.find(to);
     if (a == index_of_serial.end() || b == index_of_serial.end() || a->second == b->second) continue;
     bonds.insert(std::minmax(a->second, b->second));
   }
-  add_proximity_bonds(t.atomic_numbers, s.positions, bonds);
+  // Proximity bonds across residues only between elements that bond covalently there (a peptide bond, a
+  // disulfide, a linked sugar), never to water or to an ion: Na⁺ 2.4 Å from a water oxygen is not bonded to it.
+  add_proximity_bonds(t.atomic_numbers, s.positions, near);
+  std::vector<int64_t> residue(t.size(), 0);
+  for (size_t i = 1; i < t.size(); ++i)
+    residue[i] = residue[i - 1] + (t.residue_ids[i] != t.residue_ids[i - 1] || t.chain_ids[i] != t.chain_ids[i - 1] ||
+                                   t.residue_names[i] != t.residue_names[i - 1]);
+  auto links_residues = [&](int64_t i) {
+    static const std::set<int> covalent = {1, 5, 6, 7, 8, 14, 15, 16, 33, 34};  // H B C N O Si P S As Se
+    return covalent.count(t.atomic_numbers[i]) && !is_water_residue(t.residue_names[i]);
+  };
+  for (auto [a, b] : near)
+    if (residue[a] == residue[b] || (links_residues(a) && links_residues(b))) bonds.insert({a, b});
   for (auto [a, b] : bonds) t.bonds.push_back({a, b});
   return s;
 }

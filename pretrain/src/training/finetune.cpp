@@ -11,6 +11,7 @@
 #include "ept/model/geometry.h"
 #include "ept/data/elements.h"
 #include "ept/data/vocabulary.h"
+#include "ept/error.h"
 
 namespace ept {
 namespace {
@@ -56,6 +57,11 @@ torch::Tensor fit_energy_offsets(const Corpus& corpus, const std::vector<size_t>
     for (size_t k : entries) {
       const auto& e = corpus.entries[k];
       double reference = 0;
+      for (size_t i = 0; i < e.record->table.size(); ++i)
+        if (!labels["e0"].contains(elements::symbol(e.record->table.atomic_numbers[i])))
+          throw InputError("the data set's isolated-atom energies have none for " +
+                           elements::symbol(e.record->table.atomic_numbers[i]) + ", which '" + e.record->source +
+                           "' holds; import with --isolated-atoms that cover every element");
       for (int64_t t : e.complex->atom_type) reference += offsets[t].item<double>();
       shift += (e.record->energies[e.conformer] - reference) / static_cast<double>(e.complex->num_atoms());
     }

@@ -133,30 +133,31 @@ Trainer::Trainer(const Corpus& corpus, const TrainConfig& config, std::string ou
   // in a corpus by group (a Bemis–Murcko scaffold, a protein) — from a hash of the group or the record's source:
   // stable across runs.
   // A record's group (a scaffold, a protein) when it has one: molecules of one group are held out together.
-  auto share = [](const MoleculeRecord* r) {
-    return static_cast<double>(fnv1a(r->group.empty() ? r->source : r->group) % 1000000) / 1e6;
-  };
+  auto key = [](const MoleculeRecord* r) -> const std::string& { return r->group.empty() ? r->source : r->group; };
+  auto share = [&](const MoleculeRecord* r) { return static_cast<double>(fnv1a(key(r)) % 1000000) / 1e6; };
   if (validation) {
     if (validation->labels != corpus.labels && (validation->labels.empty() || corpus.labels.empty() ||
         nlohmann::json::parse(validation->labels).at("energy") != nlohmann::json::parse(corpus.labels).at("energy")))
       throw InputError(command_ + ": the validation data and the training data label different quantities");
     for (size_t k = 0; k < corpus.entries.size(); ++k) train_.push_back(k);
     for (size_t k = 0; k < validation->entries.size(); ++k) validation_.push_back(k);
-  } else if (config.task != Task::Denoising && (config.validation_fraction == 0 || corpus.records.size() == 1)) {
-    // One trajectory cannot be split by trajectory without holding out all of it: every frame trains.
-    for (size_t k = 0; k < corpus.entries.size(); ++k) train_.push_back(k);
   } else if (config.task != Task::Denoising) {
-    // Whole trajectories: the round(f·n) records with the lowest hashes, at least one and never all of them
-    // (a hash threshold alone can hold out none or every one of a few trajectories).
-    std::vector<const MoleculeRecord*> ranked;
-    for (const auto& r : corpus.records) ranked.push_back(&r);
-    std::stable_sort(ranked.begin(), ranked.end(),
-                     [&](const MoleculeRecord* a, const MoleculeRecord* b) { return share(a) < share(b); });
-    const size_t held = std::clamp<size_t>(static_cast<size_t>(std::lround(config.validation_fraction * ranked.size())),
-                                           1, ranked.size() - 1);
-    const std::set<const MoleculeRecord*> held_out(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(held));
+    // Whole groups (trajectories, molecules): the round(f·n) group keys with the lowest hashes, at least one and
+    // never all of them (a hash threshold alone can hold out none or every one of a few); one group cannot be
+    // split by group, so with one (or no validation) every frame trains.
+    std::map<std::string, double> keys;
+    for (const auto& r : corpus.records) keys[key(&r)] = share(&r);
+    std::set<std::string> held_out;
+    if (config.validation_fraction > 0 && keys.size() > 1) {
+      std::vector<std::pair<double, std::string>> ranked;
+      for (const auto& [k, hash] : keys) ranked.emplace_back(hash, k);
+      std::stable_sort(ranked.begin(), ranked.end());
+      const size_t held = std::clamp<size_t>(static_cast<size_t>(std::lround(config.validation_fraction * ranked.size())),
+                                             1, ranked.size() - 1);
+      for (size_t k = 0; k < held; ++k) held_out.insert(ranked[k].second);
+    }
     for (size_t k = 0; k < corpus.entries.size(); ++k)
-      (held_out.count(corpus.entries[k].record) ? validation_ : train_).push_back(k);
+      (held_out.count(key(corpus.entries[k].record)) ? validation_ : train_).push_back(k);
   } else {
     for (size_t k = 0; k < corpus.entries.size(); ++k)
       (share(corpus.entries[k].record) < config.validation_fraction || config.validation_fraction == 1 ? validation_

@@ -22,6 +22,8 @@ struct Structure {
 Structure read_pdb(const std::string& path);
 /// The same from the text of a PDB file; `label` names it in errors.
 Structure parse_pdb(const std::string& text, const std::string& label);
+/// Whether a residue name is a water's (HOH, WAT, SOL, CHARMM's TIP3, ...).
+bool is_water_residue(const std::string& residue);
 /// The proximity rule alone: pairs (i < j) closer than their covalent radii + 0.45 Å, farther than 0.4 Å, never
 /// hydrogen–hydrogen, in ascending order.
 std::vector<std::array<int64_t, 2>> proximity_bonds(const std::vector<int>& atomic_numbers,
