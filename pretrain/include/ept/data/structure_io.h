@@ -16,9 +16,11 @@ struct Structure {
 };
 
 /// A PDB file: ATOM and HETATM records of the first model (the first alternate location of each atom), hydrogens
-/// kept. Elements from columns 77–78, else from the atom name. Bonds: the CONECT records plus every pair closer
-/// than the sum of their covalent radii + 0.45 Å (and farther than 0.4 Å; never hydrogen–hydrogen), the usual
-/// proximity rule for PDB files, which list no bonds within standard residues.
+/// kept; residue names of up to 4 letters (CHARMM's TIP3), residue numbers and serials in decimal or, past their
+/// columns, hexadecimal. Elements from columns 77–78, else from the atom name. Bonds: the CONECT records (wherever
+/// they stand) plus every pair closer than the sum of their covalent radii + 0.45 Å (and farther than 0.4 Å; never
+/// hydrogen–hydrogen), the usual proximity rule for PDB files, which list no bonds within standard residues —
+/// across residues only between elements that bond there (H, B, C, N, O, Si, P, S, As, Se), never to a water.
 Structure read_pdb(const std::string& path);
 /// The same from the text of a PDB file; `label` names it in errors.
 Structure parse_pdb(const std::string& text, const std::string& label);
