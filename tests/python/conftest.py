@@ -23,6 +23,18 @@ def ept_binary() -> str:
     return str(Path(sys.executable).parent / "ept")
 
 
+def kill_at_lines(process: subprocess.Popen, path: Path, lines: int, timeout: float) -> None:
+    """SIGKILL `process` as soon as the file `path` (a journal, a metrics log) holds `lines` lines, or after
+    `timeout` seconds: an interruption in the middle of a run."""
+    import signal
+    import time
+    deadline = time.time() + timeout
+    while time.time() < deadline and not (path.exists() and len(path.read_text().splitlines()) >= lines):
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
 @pytest.fixture(scope="session")
 def model_path(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("models") / "small.ept"

@@ -4,11 +4,9 @@ redoing finished work, and bad inputs are named."""
 import json
 import os
 import shutil
-import signal
 import stat
 import subprocess
 import sys
-import time
 import zlib
 
 import numpy as np
@@ -17,7 +15,7 @@ import openmm.app as app
 import openmm.unit as unit
 import pytest
 
-from conftest import ept_binary, simulate_alanine_dipeptide
+from conftest import ept_binary, kill_at_lines, simulate_alanine_dipeptide
 from openmmept.datasets import read_dataset
 from openmmept.testsystems import alanine_dipeptide
 
@@ -115,11 +113,7 @@ def test_label_resumes_after_sigkill_without_redoing_finished_frames(md, labelle
                                 "--solvent", "water", "--xtb", xtb],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     journal = out / "journal.jsonl"
-    deadline = time.time() + 60
-    while time.time() < deadline and not (journal.exists() and len(journal.read_text().splitlines()) >= 8):
-        time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    kill_at_lines(process, journal, 8, timeout=60)
     assert not (out / "manifest.json").exists(), "killed before it finished"
     finished = len(journal.read_text().splitlines()) - 1
     assert 7 <= finished < 24
@@ -188,11 +182,7 @@ def test_finetune_resumes_after_sigkill_to_the_uninterrupted_model(labelled, tmp
             "--atoms-per-batch", "88", "--seed", "2"]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     metrics = tmp_path / "killed" / "metrics.jsonl"
-    deadline = time.time() + 120
-    while time.time() < deadline and not (metrics.exists() and len(metrics.read_text().splitlines()) >= 18):
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    kill_at_lines(process, metrics, 18, timeout=120)
     assert len(metrics.read_text().splitlines()) < 41, "killed before it finished"
     finetune(labelled, tmp_path / "killed", "--resume")
     assert (tmp_path / "killed" / "model.ept").read_bytes() == (tmp_path / "straight" / "model.ept").read_bytes()

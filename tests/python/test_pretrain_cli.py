@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, FIXTURES, ept_binary
+from conftest import BUILD, FIXTURES, ept_binary, kill_at_lines
 
 ARGS = ["--corpus", str(FIXTURES / "corpus"), "--steps", "60", "--checkpoint-every", "5", "--atoms-per-batch", "120",
         "--hidden", "16", "--ffn", "32", "--heads", "2", "--layers", "2", "--radial", "8", "--dtype", "float64",
@@ -269,11 +269,7 @@ def test_a_killed_prepare_resumes_without_redoing_finished_shards(tmp_path):
     process = subprocess.Popen([ept_binary(), *args, "--out", str(killed)], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     journal = killed / "journal.jsonl"
-    deadline = time.time() + 120
-    while time.time() < deadline and not (journal.exists() and len(journal.read_text().splitlines()) >= 4):
-        time.sleep(0.005)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    kill_at_lines(process, journal, 4, timeout=120)
     lines = journal.read_text().splitlines()
     assert 4 <= len(lines) < 16, "killed while it ran"  # the header and 3 or more of 15 batches
     before = {p.name: p.stat().st_mtime_ns for p in killed.glob("shard-*.cbor")}
