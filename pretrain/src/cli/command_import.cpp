@@ -44,7 +44,7 @@ double force_unit(const std::string& name) {
   return energy_unit(name.substr(0, slash));
 }
 
-// The value of `key` in a configuration's info, any case ("energy", "Energy", "REF_energy" as given).
+// The value of `key` in a configuration's info ("energy", "REF_energy": the key exactly as given), or null.
 const std::string* find_key(const ExtxyzFrame& f, const std::string& key) {
   auto it = f.info.find(key);
   return it == f.info.end() ? nullptr : &it->second;
